@@ -1,0 +1,192 @@
+"""Run methods x tasks x seeds into tidy result rows, with an on-disk cache per run.
+
+Order of work for one run: load model -> build prompts (seeded) -> method.run (timed; it gets
+model and prompts only) -> validate scores -> load ground truth -> metrics. A run's rows and
+scores are cached under a hash of (method, settings, task, model, seed, prompts, ground-truth
+hash); an interrupted sweep resumes from what finished."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from bench.errors import CdbenchError, ScoreError
+from bench.graph import HeadGraph
+from bench.io import atomic_write_text
+from bench.metrics import precision_recall_at_k, roc_auc
+from bench.models.registry import load_model
+from bench.tasks import get_task
+from ground_truth import GroundTruth, available_versions, load as load_gt
+from methods import MethodResult, get_method
+
+log = logging.getLogger(__name__)
+CACHE_SCHEMA = 1
+DEFAULT_CACHE = Path(os.environ.get("CDBENCH_CACHE", Path.home() / ".cache" / "cdbench" / "runs"))
+COLUMNS = ["method", "task", "model", "weights", "gt_version", "gt_hash", "seed", "level", "auc", "precision_at_k",
+           "recall_at_k", "k", "wall_s", "config_hash", "n_prompts", "ablation", "metric", "setting", "degenerate",
+           "device", "cache_key"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    method: str
+    task: str
+    model: str
+    seed: int
+    n_prompts: int = 100
+    gt_version: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    rows: list[dict]
+    node_scores: list[float]
+    edge_scores: list[float] | None
+    diagnostics: dict
+
+
+def make_config(method: str, overrides: Iterable[tuple[str, Any]]) -> Any:
+    """The method's settings dataclass with ``overrides`` applied (values parsed to the field's type)."""
+    cls = get_method(method).config
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in overrides:
+        if key not in fields:
+            raise CdbenchError(f"method {method} has no setting {key!r}; settings: {', '.join(fields) or 'none'}")
+        default = getattr(cls(), key)
+        if isinstance(value, str) and not isinstance(default, str):
+            value = None if value.lower() == "none" else type(default)(value) if default is not None else float(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_hash(config: Any) -> str:
+    blob = json.dumps({"cls": type(config).__module__, **dataclasses.asdict(config)}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def ground_truth_for(task: str, model_stands_for: str, graph: HeadGraph, version: str | None) -> GroundTruth | None:
+    """The ground truth that applies to this (task, model), or None when there is none."""
+    if task not in available_versions():
+        return None
+    gt = load_gt(task, version, graph)
+    return gt if gt.model == model_stands_for else None
+
+
+def _validate(result: MethodResult, graph: HeadGraph, method: str) -> None:
+    nodes = result.nodes.flat()
+    if nodes.numel() != len(graph.nodes):
+        raise ScoreError(f"method {method} returned {nodes.numel()} node scores for {len(graph.nodes)} heads")
+    if not torch.isfinite(nodes).all():
+        raise ScoreError(f"method {method} returned NaN or infinite node scores")
+    if result.edges is not None:
+        edges = result.edges.flat()
+        if edges.numel() != len(graph.edges):
+            raise ScoreError(f"method {method} returned {edges.numel()} edge scores for {len(graph.edges)} edges")
+        if not torch.isfinite(edges).all():
+            raise ScoreError(f"method {method} returned NaN or infinite edge scores")
+
+
+def _level_row(level: str, scores: np.ndarray, labels: np.ndarray | None) -> dict:
+    if labels is None:
+        return {"level": level, "auc": math.nan, "precision_at_k": math.nan, "recall_at_k": math.nan, "k": 0}
+    at_k = precision_recall_at_k(scores, labels)
+    return {"level": level, "auc": roc_auc(scores, labels), "precision_at_k": at_k.precision,
+            "recall_at_k": at_k.recall, "k": at_k.k}
+
+
+def cache_key(spec: RunSpec, config: Any, gt: GroundTruth | None) -> str:
+    blob = json.dumps([CACHE_SCHEMA, spec.method, config_hash(config), spec.task, spec.model, spec.seed,
+                       spec.n_prompts, gt.content_hash if gt else None], default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def check(spec: RunSpec) -> None:
+    """Fail fast, before any work or progress bar, on what can be known up front."""
+    from bench.errors import ModelMissingError, UnknownNameError
+    from bench.models.registry import get_spec
+
+    make_config(spec.method, spec.overrides)
+    get_task(spec.task)
+    model = get_spec(spec.model)
+    if not model.present():
+        raise ModelMissingError(f"model {spec.model} is not present: {model.missing_hint}")
+    if spec.gt_version is not None and spec.gt_version not in available_versions().get(spec.task, []):
+        raise UnknownNameError(f"no ground-truth version {spec.gt_version!r} for task {spec.task!r}; "
+                               f"available: {available_versions().get(spec.task, [])}")
+
+
+def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT_CACHE) -> RunResult:
+    """One (method, task, model, seed) run, from the cache when it has been done before."""
+    method = get_method(spec.method)
+    config = make_config(spec.method, spec.overrides)
+    task = get_task(spec.task)
+    loaded = load_model(spec.model, device)
+    graph = loaded.graph
+    gt = ground_truth_for(spec.task, loaded.stands_for, graph, spec.gt_version)
+    key = cache_key(spec, config, gt)
+    path = cache_dir / f"{key}.json" if cache_dir else None
+    if path is not None and path.is_file():
+        data = json.loads(path.read_text())
+        return RunResult(data["rows"], data["node_scores"], data["edge_scores"], data["diagnostics"])
+
+    prompts = task.build(loaded, spec.n_prompts, spec.seed)
+    torch.manual_seed(spec.seed)
+    t0 = time.perf_counter()
+    result = method.run(loaded.model, prompts, config, spec.seed)  # no ground truth in reach
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - t0
+    _validate(result, graph, spec.method)
+
+    nodes = result.nodes.flat().numpy()
+    edges = result.edges.flat().numpy() if result.edges is not None else None
+    base = {"method": spec.method, "task": prompts.task, "model": spec.model, "weights": loaded.weights,
+            "gt_version": gt.version if gt else "none", "gt_hash": gt.short_hash if gt else "", "seed": spec.seed,
+            "wall_s": round(wall, 4), "config_hash": config_hash(config), "n_prompts": len(prompts.clean),
+            "ablation": result.diagnostics.get("ablation", "none"), "metric": result.diagnostics.get("metric", prompts.metric.name),
+            "setting": method.setting, "degenerate": bool(result.diagnostics.get("degenerate", False)),
+            "device": device, "cache_key": key}
+    node_labels = np.array([n in gt.heads for n in graph.nodes]) if gt else None
+    rows = [{**base, **_level_row("node", nodes, node_labels)}]
+    if edges is not None:
+        edge_labels = np.array([e in gt.edges for e in graph.edges]) if gt else None
+        rows.append({**base, **_level_row("edge", edges, edge_labels)})
+    diagnostics = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float, str, bool))}
+    out = RunResult(rows, nodes.tolist(), edges.tolist() if edges is not None else None, diagnostics)
+    if path is not None:
+        atomic_write_text(path, json.dumps(dataclasses.asdict(out)))
+    return out
+
+
+def run_many(specs: list[RunSpec], device: str = "cpu", cache_dir: Path | None = DEFAULT_CACHE) -> pd.DataFrame:
+    """Every spec in turn (tqdm progress); rows as one tidy DataFrame with :data:`COLUMNS`."""
+    for spec in specs:
+        check(spec)
+    rows: list[dict] = []
+    for spec in tqdm(specs, desc="cdbench run", unit="run", disable=len(specs) < 2):
+        rows.extend(run_one(spec, device, cache_dir).rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def append_results(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Add rows to the results CSV (a rerun of the same run and level replaces its old rows); atomic."""
+    if path.is_file():
+        old = pd.read_csv(path)
+        old = old[~old.set_index(["cache_key", "level"]).index.isin(df.set_index(["cache_key", "level"]).index)]
+        df = pd.concat([old, df], ignore_index=True)
+    atomic_write_text(path, df.to_csv(index=False))
+    return df

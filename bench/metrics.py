@@ -1,0 +1,65 @@
+"""Scoring a ranking against ground-truth labels: ROC AUC, ROC curve, precision/recall at k.
+
+Ties are common (SAE-code scores are small integers), so every metric treats tied scores
+as an unordered group: AUC counts a tied positive/negative pair as 1/2 (Mann-Whitney), and
+precision at k takes the expectation over random orderings of the tie group at the cutoff."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=float)
+    labels = np.asarray(labels, dtype=bool)
+    if scores.shape != labels.shape or scores.ndim != 1:
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must be equal 1-d shapes")
+    return scores, labels
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve; NaN when labels are all one class."""
+    scores, labels = _check(scores, labels)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_s = scores[order]
+    # average ranks over ties (1-based)
+    _, start, counts = np.unique(sorted_s, return_index=True, return_counts=True)
+    avg = start + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate) at every distinct threshold, from (0, 0) to (1, 1)."""
+    scores, labels = _check(scores, labels)
+    thresholds = np.unique(scores)[::-1]
+    pos, neg = max(labels.sum(), 1), max((~labels).sum(), 1)
+    tpr = [0.0] + [float((labels & (scores >= t)).sum() / pos) for t in thresholds]
+    fpr = [0.0] + [float((~labels & (scores >= t)).sum() / neg) for t in thresholds]
+    return np.array(fpr), np.array(tpr)
+
+
+@dataclass(frozen=True)
+class AtK:
+    k: int
+    precision: float
+    recall: float
+
+
+def precision_recall_at_k(scores: np.ndarray, labels: np.ndarray, k: int | None = None) -> AtK:
+    """Expected precision and recall of the top ``k`` (default: number of positives)."""
+    scores, labels = _check(scores, labels)
+    k = int(labels.sum()) if k is None else k
+    if k <= 0:
+        return AtK(0, float("nan"), float("nan"))
+    cut = np.sort(scores)[::-1][k - 1]
+    above = scores > cut
+    tied = scores == cut
+    take = k - above.sum()  # how many of the tied group make the top k
+    hits = labels[above].sum() + take * labels[tied].sum() / tied.sum()
+    return AtK(k, float(hits / k), float(hits / max(labels.sum(), 1)))

@@ -1,0 +1,147 @@
+"""``cdbench report``: regenerate ``reports/README.md`` and ROC figures from the results rows.
+
+Tables come from the results CSV; ROC curves from the cached scores of each run (seed with
+the lowest number). Every file is written atomically, so an interrupted report leaves the old one."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench.errors import CdbenchError  # noqa: E402
+from bench.graph import HeadGraph  # noqa: E402
+from bench.harness import DEFAULT_CACHE  # noqa: E402
+from bench.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from bench.metrics import roc_curve  # noqa: E402
+from bench.models.registry import get_spec  # noqa: E402
+from ground_truth import load as load_gt  # noqa: E402
+
+PACKAGES = ["torch", "transformer-lens", "auto-circuit", "numpy", "pandas", "seaborn", "cdbench"]
+
+
+def provenance() -> dict:
+    def version(p: str) -> str:
+        try:
+            return metadata.version(p)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True).stdout.strip())
+        commit += " (uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": commit,
+            "packages": {p: version(p) for p in PACKAGES}}
+
+
+def _fmt(mean: float, sd: float, n: int) -> str:
+    if np.isnan(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {sd:.3f}" if n > 1 and not np.isnan(sd) else f"{mean:.3f}"
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    g = df.groupby(["method", "level"], sort=True)
+    out = g.agg(auc=("auc", "mean"), auc_sd=("auc", "std"), p=("precision_at_k", "mean"), r=("recall_at_k", "mean"),
+                k=("k", "first"), wall=("wall_s", "median"), seeds=("seed", "nunique"), degenerate=("degenerate", "sum"),
+                setting=("setting", "first"), metric=("metric", "first"), ablation=("ablation", "first")).reset_index()
+    out["ROC AUC (mean ± sd)"] = [_fmt(a, s, n) for a, s, n in zip(out.auc, out.auc_sd, out.seeds)]
+    return out
+
+
+def _roc_figure(df: pd.DataFrame, title: str, caption: str, cache_dir: Path) -> bytes | None:
+    spec = get_spec(df.model.iloc[0])
+    graph = HeadGraph(*spec.shape)
+    gt = load_gt(df.task.iloc[0], df.gt_version.iloc[0], graph)
+    levels = [lv for lv in ("node", "edge") if (df.level == lv).any()]
+    curves = []
+    for (method, level), grp in df.groupby(["method", "level"]):
+        row = grp.sort_values("seed").iloc[0]
+        path = cache_dir / f"{row.cache_key}.json"
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text())
+        scores = data["node_scores"] if level == "node" else data["edge_scores"]
+        labels = [n in gt.heads for n in graph.nodes] if level == "node" else [e in gt.edges for e in graph.edges]
+        fpr, tpr = roc_curve(np.array(scores), np.array(labels))
+        curves.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{method} (AUC {row.auc:.2f})", "level": level}))
+    if not curves:
+        return None
+    data = pd.concat(curves)
+    fig, axes = plt.subplots(1, len(levels), figsize=(5.5 * len(levels), 4.6), squeeze=False)
+    for ax, level in zip(axes[0], levels):
+        sub = data[data.level == level]
+        sns.lineplot(data=sub, x="fpr", y="tpr", hue="method", drawstyle="steps-post", ax=ax, errorbar=None)
+        ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{level} level", xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title, fontsize=11)
+    fig.text(0.5, 0.005, caption, ha="center", fontsize=7.5)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) -> Path:
+    if not results.is_file():
+        raise CdbenchError(f"no results at {results}; run `cdbench run` first")
+    df = pd.read_csv(results)
+    if df.empty:
+        raise CdbenchError(f"{results} has no rows; run `cdbench run` first")
+    prov = provenance()
+    lines = ["# cdbench results", "",
+             "Generated by `cdbench report` from `" + str(results) + "`; do not edit by hand.", "",
+             f"Provenance: generated {prov['generated']}, git commit `{prov['git_commit']}`; "
+             + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()) + ".", "",
+             "ROC AUC is over every head (node level) or every edge of the head-level graph (edge level), "
+             "mean ± sd over seeds; precision and recall are at k = size of the ground truth (ties broken in "
+             "expectation). Wall time is the median seconds of the method's own run on the device shown.", ""]
+    figures: dict[Path, bytes] = {}
+    for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):
+        weights = grp.weights.iloc[0]
+        gt_hash = grp.gt_hash.iloc[0] if isinstance(grp.gt_hash.iloc[0], str) else ""
+        seeds = sorted(grp.seed.unique().tolist())
+        lines += [f"## {task} on {model}", ""]
+        if weights == "random":
+            lines += ["**Plumbing only: random-weight stand-in model. Timings are real; AUCs are meaningless.**", ""]
+        lines += [f"Ground truth `{gt_version}` (hash `{gt_hash}`); seeds {seeds}; device {grp.device.iloc[0]}; "
+                  f"{int(grp.n_prompts.iloc[0])} prompt pairs.", ""]
+        table = summary_table(grp)
+        lines += ["| method | level | ROC AUC (mean ± sd) | precision@k | recall@k | k | median wall s | "
+                  "degenerate runs | metric | setting |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in table.to_dict("records"):
+            setting = r["setting"] if isinstance(r["setting"], str) else ""
+            lines.append(f"| {r['method']} | {r['level']} | {r['ROC AUC (mean ± sd)']} | {r['p']:.3f} | {r['r']:.3f} | "
+                         f"{r['k']} | {r['wall']:.3f} | {int(r['degenerate'])}/{r['seeds']} | {r['metric']} | {setting} |")
+        lines.append("")
+        if gt_version != "none":
+            name = f"roc_{task}_{model}_{gt_version}.png".replace(":", "_").replace("/", "_")
+            caption = (f"ground truth {gt_version} ({gt_hash}), seed {seeds[0]}, {int(grp.n_prompts.iloc[0])} prompt pairs"
+                       + ("; RANDOM WEIGHTS: meaningless" if weights == "random" else ""))
+            png = _roc_figure(grp, f"{task} on {model}: ROC", caption, cache_dir)
+            if png is not None:
+                figures[out_dir / name] = png
+                lines += [f"![ROC curves, {task} on {model}]({name})", "",
+                          f"*ROC curves for seed {seeds[0]} ({caption}).*", ""]
+    for path, png in figures.items():
+        atomic_write_bytes(path, png)
+    readme = out_dir / "README.md"
+    atomic_write_text(readme, "\n".join(lines) + "\n")
+    return readme

