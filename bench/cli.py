@@ -84,6 +84,27 @@ def _cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def _cmd_export(args: argparse.Namespace) -> None:
+    import json
+
+    from bench.export import make_circuit, to_json
+    from bench.graph import HeadGraph
+    from bench.harness import DEFAULT_CACHE
+    from bench.models.registry import get_spec
+
+    path = DEFAULT_CACHE / f"{args.cache_key}.json"
+    if not path.is_file():
+        raise CdbenchError(f"no cached run {args.cache_key} in {DEFAULT_CACHE}; take a cache_key from the results CSV")
+    run = json.loads(path.read_text())
+    row = run["rows"][0]
+    if run["edge_scores"] is None:
+        raise CdbenchError(f"method {row['method']} gives node scores only; a circuit export needs edge scores")
+    graph = HeadGraph(*get_spec(row["model"]).shape)
+    meta = {k: row[k] for k in ("method", "task", "model", "seed", "config_hash", "gt_version", "cache_key")}
+    to_json(make_circuit(graph, run["node_scores"], run["edge_scores"], args.top_k, meta), args.out)
+    print(f"wrote {args.out} (top {args.top_k} of {len(graph.edges)} edges in the circuit)")
+
+
 def _cmd_fetch(args: argparse.Namespace) -> None:
     from bench.models.registry import fetch_models
 
@@ -111,6 +132,10 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="regenerate reports/README.md and figures from the results CSV")
     rep.add_argument("--results", type=Path, default=RESULTS)
     rep.add_argument("--out", type=Path, default=Path("reports"))
+    ex = sub.add_parser("export", help="write a cached run's circuit as EAP-IG/MIB-style graph JSON")
+    ex.add_argument("--cache-key", required=True, help="the run's cache_key column in the results CSV")
+    ex.add_argument("--top-k", type=int, default=20, help="edges marked in_graph (highest scores)")
+    ex.add_argument("--out", type=Path, required=True)
     sub.add_parser("fetch-models", help="download gpt2 and attn-only-4l from the Hugging Face hub (needs network)")
     return p
 
@@ -118,7 +143,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cmds = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "fetch-models": _cmd_fetch}
+    cmds = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "export": _cmd_export,
+            "fetch-models": _cmd_fetch}
     try:
         cmds[args.cmd](args)
     except CdbenchError as exc:

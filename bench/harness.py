@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from bench.errors import CdbenchError, ScoreError
+from bench.faithfulness import faithfulness_curve
 from bench.graph import HeadGraph
 from bench.io import atomic_write_text
 from bench.metrics import precision_recall_at_k, roc_auc
@@ -32,10 +33,10 @@ from ground_truth import GroundTruth, available_versions, load as load_gt
 from methods import MethodResult, get_method
 
 log = logging.getLogger(__name__)
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 DEFAULT_CACHE = Path(os.environ.get("CDBENCH_CACHE", Path.home() / ".cache" / "cdbench" / "runs"))
 COLUMNS = ["method", "task", "model", "weights", "gt_version", "gt_hash", "seed", "level", "auc", "precision_at_k",
-           "recall_at_k", "k", "wall_s", "config_hash", "n_prompts", "ablation", "metric", "setting", "degenerate",
+           "recall_at_k", "k", "cpr", "cmd", "wall_s", "config_hash", "overrides", "n_prompts", "ablation", "metric", "setting", "degenerate",
            "device", "cache_key"]
 
 
@@ -56,21 +57,41 @@ class RunResult:
     node_scores: list[float]
     edge_scores: list[float] | None
     diagnostics: dict
+    faithfulness: dict | None = None
+
+
+def _parse(value: str, default: Any, key: str) -> Any:
+    """A ``--set`` string as the type of the setting's default."""
+    try:
+        if value.lower() == "none":
+            return None
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        if isinstance(default, tuple):
+            kind = type(default[0]) if default else str
+            return tuple(kind(v) for v in value.split(",") if v)
+        if isinstance(default, str):
+            return value
+        return type(default)(value) if default is not None else float(value)
+    except ValueError:
+        raise CdbenchError(f"setting {key}: cannot read {value!r} as {type(default).__name__}") from None
 
 
 def make_config(method: str, overrides: Iterable[tuple[str, Any]]) -> Any:
-    """The method's settings dataclass with ``overrides`` applied (values parsed to the field's type)."""
+    """The method's settings dataclass with ``overrides`` applied (strings parsed to the field's type)."""
     cls = get_method(method).config
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in overrides:
-        if key not in fields:
-            raise CdbenchError(f"method {method} has no setting {key!r}; settings: {', '.join(fields) or 'none'}")
-        default = getattr(cls(), key)
-        if isinstance(value, str) and not isinstance(default, str):
-            value = None if value.lower() == "none" else type(default)(value) if default is not None else float(value)
-        kwargs[key] = value
-    return cls(**kwargs)
+        if key not in names:
+            raise CdbenchError(f"method {method} has no setting {key!r}; settings: {', '.join(sorted(names)) or 'none'}")
+        kwargs[key] = _parse(value, getattr(cls(), key), key) if isinstance(value, str) else value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CdbenchError(f"method {method}: {exc}") from None
 
 
 def config_hash(config: Any) -> str:
@@ -141,7 +162,7 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
     path = cache_dir / f"{key}.json" if cache_dir else None
     if path is not None and path.is_file():
         data = json.loads(path.read_text())
-        return RunResult(data["rows"], data["node_scores"], data["edge_scores"], data["diagnostics"])
+        return RunResult(**data)
 
     prompts = task.build(loaded, spec.n_prompts, spec.seed)
     torch.manual_seed(spec.seed)
@@ -156,17 +177,20 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
     edges = result.edges.flat().numpy() if result.edges is not None else None
     base = {"method": spec.method, "task": prompts.task, "model": spec.model, "weights": loaded.weights,
             "gt_version": gt.version if gt else "none", "gt_hash": gt.short_hash if gt else "", "seed": spec.seed,
-            "wall_s": round(wall, 4), "config_hash": config_hash(config), "n_prompts": len(prompts.clean),
+            "wall_s": round(wall, 4), "config_hash": config_hash(config),
+            "overrides": ";".join(f"{k}={v}" for k, v in spec.overrides), "n_prompts": len(prompts.clean),
             "ablation": result.diagnostics.get("ablation", "none"), "metric": result.diagnostics.get("metric", prompts.metric.name),
             "setting": method.setting, "degenerate": bool(result.diagnostics.get("degenerate", False)),
             "device": device, "cache_key": key}
+    faith = faithfulness_curve(loaded.model, prompts, result.nodes.scores)  # after the timed run: not in wall_s
     node_labels = np.array([n in gt.heads for n in graph.nodes]) if gt else None
-    rows = [{**base, **_level_row("node", nodes, node_labels)}]
+    rows = [{**base, **_level_row("node", nodes, node_labels), "cpr": faith.cpr, "cmd": faith.cmd}]
     if edges is not None:
         edge_labels = np.array([e in gt.edges for e in graph.edges]) if gt else None
-        rows.append({**base, **_level_row("edge", edges, edge_labels)})
+        rows.append({**base, **_level_row("edge", edges, edge_labels), "cpr": math.nan, "cmd": math.nan})
     diagnostics = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float, str, bool))}
-    out = RunResult(rows, nodes.tolist(), edges.tolist() if edges is not None else None, diagnostics)
+    out = RunResult(rows, nodes.tolist(), edges.tolist() if edges is not None else None, diagnostics,
+                    dataclasses.asdict(faith))
     if path is not None:
         atomic_write_text(path, json.dumps(dataclasses.asdict(out)))
     return out

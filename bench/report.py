@@ -59,7 +59,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby(["method", "level"], sort=True)
     out = g.agg(auc=("auc", "mean"), auc_sd=("auc", "std"), p=("precision_at_k", "mean"), r=("recall_at_k", "mean"),
                 k=("k", "first"), wall=("wall_s", "median"), seeds=("seed", "nunique"), degenerate=("degenerate", "sum"),
-                setting=("setting", "first"), metric=("metric", "first"), ablation=("ablation", "first")).reset_index()
+                setting=("setting", "first"), metric=("metric", "first"), ablation=("ablation", "first"),
+                cpr=("cpr", "mean"), cmd=("cmd", "mean")).reset_index()
     out["ROC AUC (mean ± sd)"] = [_fmt(a, s, n) for a, s, n in zip(out.auc, out.auc_sd, out.seeds)]
     return out
 
@@ -99,10 +100,83 @@ def _roc_figure(df: pd.DataFrame, title: str, caption: str, cache_dir: Path) -> 
     return buf.getvalue()
 
 
+def agreement_lines(df: pd.DataFrame, cache_dir: Path) -> list[str]:
+    """Spearman rank correlation between methods' node scores (lowest seed): agreement without ground truth."""
+    scores = {}
+    for method, grp in df[df.level == "node"].groupby("method"):
+        path = cache_dir / f"{grp.sort_values('seed').iloc[0].cache_key}.json"
+        if path.is_file():
+            scores[method] = pd.Series(json.loads(path.read_text())["node_scores"])
+    if len(scores) < 2:
+        return []
+    corr = pd.DataFrame(scores).corr(method="spearman")
+    methods = list(corr.columns)
+    lines = ["Agreement between methods: Spearman rank correlation of node scores (lowest seed).", "",
+             "| | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for m in methods:
+        lines.append(f"| {m} | " + " | ".join("" if np.isnan(v) else f"{v:.2f}" for v in corr.loc[m]) + " |")
+    return lines + [""]
+
+
+def _faithfulness_figure(df: pd.DataFrame, title: str, cache_dir: Path) -> bytes | None:
+    curves = []
+    for method, grp in df[df.level == "node"].groupby("method"):
+        row = grp.sort_values("seed").iloc[0]
+        path = cache_dir / f"{row.cache_key}.json"
+        if not path.is_file():
+            continue
+        faith = json.loads(path.read_text()).get("faithfulness")
+        if faith:
+            curves.append(pd.DataFrame({"fraction of heads in circuit": faith["fractions"],
+                                        "faithfulness": faith["faithfulness"],
+                                        "method": f"{method} (CPR {faith['cpr']:.2f}, CMD {faith['cmd']:.2f})"}))
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.4))
+    sns.lineplot(data=pd.concat(curves), x="fraction of heads in circuit", y="faithfulness", hue="method",
+                 marker="o", ax=ax, errorbar=None)
+    ax.axhline(1, ls=":", c="grey", lw=1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def benchmark_section(path: Path) -> list[str]:
+    """Wall-clock table from a pytest-benchmark JSON: medians, and each method's ratio to sae_codes."""
+    if not path.is_file():
+        return ["## Wall clock (pytest-benchmark)", "",
+                f"No `{path}` yet: run `pytest --benchmark-only --benchmark-json {path}`.", ""]
+    data = json.loads(path.read_text())
+    rows = [{"group": b.get("group") or "", "name": b["name"], "median_s": b["stats"]["median"],
+             "rounds": b["stats"]["rounds"]} for b in data["benchmarks"]]
+    df = pd.DataFrame(rows)
+    machine = data.get("machine_info", {})
+    lines = ["## Wall clock (pytest-benchmark)", "",
+             f"From `{path.name}` ({data.get('datetime', '')[:16]}, {machine.get('cpu', {}).get('brand_raw', machine.get('processor', ''))}, "
+             f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}). All timings in one run; "
+             "ratios compare medians within a group.", ""]
+    for group, grp in df.groupby("group"):
+        ref = grp[grp.name.str.contains("sae_codes")]
+        ref_s = float(ref.median_s.iloc[0]) if len(ref) else float("nan")
+        lines += [f"**{group}**", "", "| benchmark | median s | rounds | ratio to sae_codes |", "|---|---|---|---|"]
+        for r in grp.sort_values("median_s").itertuples():
+            ratio = "" if np.isnan(ref_s) else f"{r.median_s / ref_s:.2f}"
+            lines.append(f"| {r.name} | {r.median_s:.4f} | {r.rounds} | {ratio} |")
+        lines.append("")
+    return lines
+
+
 def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) -> Path:
     if not results.is_file():
         raise CdbenchError(f"no results at {results}; run `cdbench run` first")
     df = pd.read_csv(results)
+    if "overrides" in df:  # a method run with --set options is its own row: "method [key=value;...]"
+        opts = df["overrides"].fillna("").astype(str)
+        df["method"] = [m if not o else f"{m} [{o}]" for m, o in zip(df["method"], opts)]
     if df.empty:
         raise CdbenchError(f"{results} has no rows; run `cdbench run` first")
     prov = provenance()
@@ -124,13 +198,15 @@ def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) 
         lines += [f"Ground truth `{gt_version}` (hash `{gt_hash}`); seeds {seeds}; device {grp.device.iloc[0]}; "
                   f"{int(grp.n_prompts.iloc[0])} prompt pairs.", ""]
         table = summary_table(grp)
-        lines += ["| method | level | ROC AUC (mean ± sd) | precision@k | recall@k | k | median wall s | "
-                  "degenerate runs | metric | setting |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| method | level | ROC AUC (mean ± sd) | precision@k | recall@k | k | CPR | CMD | median wall s | "
+                  "degenerate runs | metric | setting |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in table.to_dict("records"):
             setting = r["setting"] if isinstance(r["setting"], str) else ""
+            faith = "| n/a | n/a" if np.isnan(r["cpr"]) else f"| {r['cpr']:.3f} | {r['cmd']:.3f}"
             lines.append(f"| {r['method']} | {r['level']} | {r['ROC AUC (mean ± sd)']} | {r['p']:.3f} | {r['r']:.3f} | "
-                         f"{r['k']} | {r['wall']:.3f} | {int(r['degenerate'])}/{r['seeds']} | {r['metric']} | {setting} |")
+                         f"{r['k']} {faith} | {r['wall']:.3f} | {int(r['degenerate'])}/{r['seeds']} | {r['metric']} | {setting} |")
         lines.append("")
+        lines += agreement_lines(grp, cache_dir)
         if gt_version != "none":
             name = f"roc_{task}_{model}_{gt_version}.png".replace(":", "_").replace("/", "_")
             caption = (f"ground truth {gt_version} ({gt_hash}), seed {seeds[0]}, {int(grp.n_prompts.iloc[0])} prompt pairs"
@@ -140,6 +216,15 @@ def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) 
                 figures[out_dir / name] = png
                 lines += [f"![ROC curves, {task} on {model}]({name})", "",
                           f"*ROC curves for seed {seeds[0]} ({caption}).*", ""]
+        name = f"faithfulness_{task}_{model}_{gt_version}.png".replace(":", "_").replace("/", "_")
+        png = _faithfulness_figure(grp, f"{task} on {model}: faithfulness of top-n heads", cache_dir)
+        if png is not None:
+            figures[out_dir / name] = png
+            lines += [f"![faithfulness, {task} on {model}]({name})", "",
+                      f"*Faithfulness f = (m(C) - m(empty)) / (m(M) - m(empty)) of the circuit made of each method's "
+                      f"top-n heads, all other heads patched from the corrupted prompts (seed {seeds[0]}); CPR = area "
+                      "under f, CMD = area between f and 1 (MIB).*", ""]
+    lines += benchmark_section(out_dir / "benchmark.json")
     for path, png in figures.items():
         atomic_write_bytes(path, png)
     readme = out_dir / "README.md"

@@ -36,6 +36,15 @@ class Config:
     input_scale: str = "none"  # "none" (paper) or "unit_msn": scale rows to unit mean squared norm
     tol: float | None = None  # stop when the loss improves by < tol (relative) over 25 epochs; None = fixed epochs
     ensemble: int = 1  # mean scores over this many SAEs with different seeds
+    top_k: int = 1  # codes per (prompt, head): the top-k hidden units instead of the argmax
+
+    def __post_init__(self) -> None:
+        choices = {"positions": ("mean", "last"), "mse": ("mean", "sum"), "input_scale": ("none", "unit_msn")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        if min(self.n_hidden, self.epochs, self.n_train_prompts, self.ensemble, self.top_k) < 1:
+            raise ValueError("n_hidden, epochs, n_train_prompts, ensemble and top_k must be at least 1")
 
 
 class SparseAutoencoder(nn.Module):
@@ -143,41 +152,71 @@ def edge_scores_from_pairs(pairs: torch.Tensor, nodes: torch.Tensor, model: Hook
     return out
 
 
-def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
-    l1 = config.l1 if config.l1 is not None else PAPER_L1.get(prompts.task, 0.02)
-    cfg_m = model.cfg
-    pos = head_outputs(model, prompts.positives, config.positions)  # [P, H, d]
-    neg = head_outputs(model, prompts.negatives, config.positions)
-    n_heads = pos.shape[1]
-    scale = 1.0
-    if config.input_scale == "unit_msn":
-        scale = torch.cat([pos, neg]).pow(2).sum(-1).mean().sqrt().item()
-    pooled = torch.cat([pos, neg]) / scale
-    node_total = torch.zeros(n_heads)
-    pair_total = torch.zeros(n_heads, n_heads)
-    diags = []
-    for member in range(config.ensemble):
-        s = seed * 1000 + member
-        gen = torch.Generator().manual_seed(s)
-        pick = torch.randperm(pooled.shape[0], generator=gen)[: config.n_train_prompts]
-        sae, diag = fit_sae(pooled[pick].reshape(-1, cfg_m.d_model), config, l1, s)
-        with torch.no_grad():
-            pc = sae.encode(pos / scale).argmax(-1)  # [P, H]
-            nc = sae.encode(neg / scale).argmax(-1)
-        nodes = node_scores(pc, nc, config.n_hidden).float().cpu()
-        node_total += nodes
-        pair_total += pair_scores(pc, nc, config.n_hidden).float().cpu()
-        diag["heads_zero_frac"] = (nodes == 0).float().mean().item()
-        diags.append(diag)
-    nodes = node_total / config.ensemble
-    pairs = pair_total / config.ensemble
-    diagnostics = {k: sum(d[k] for d in diags) / len(diags) for k in diags[0]}
-    diagnostics.update(l1=l1, distinct_node_scores=int(nodes.unique().numel()))
+@dataclass(frozen=True)
+class Fit:
+    """One SAE's scores on one set of head outputs."""
+
+    nodes: torch.Tensor  # [H]
+    pairs: torch.Tensor  # [H, H]
+    diagnostics: dict
+
+
+def codes(sae: SparseAutoencoder, x: torch.Tensor, top_k: int) -> torch.Tensor:
+    """``[P, H, top_k]`` integer codes: the indices of the top-k hidden units (argmax when k = 1)."""
+    with torch.no_grad():
+        return sae.encode(x).topk(top_k, dim=-1).indices
+
+
+def fit_and_score(pos: torch.Tensor, neg: torch.Tensor, cfg: Config, l1: float, seed: int) -> Fit:
+    """Train one SAE on ``cfg.n_train_prompts`` prompts drawn from the pooled (already scaled) head
+    outputs, then count codes unique to positives per head and per head pair."""
+    pooled = torch.cat([pos, neg])
+    gen = torch.Generator().manual_seed(seed)
+    pick = torch.randperm(pooled.shape[0], generator=gen)[: cfg.n_train_prompts]
+    sae, diag = fit_sae(pooled[pick].reshape(-1, pooled.shape[-1]), cfg, l1, seed)
+    pc, nc = codes(sae, pos, cfg.top_k), codes(sae, neg, cfg.top_k)
+    # top-k codes: each of a head's k codes counts as one observation of that head
+    nodes = node_scores(pc.transpose(1, 2).reshape(-1, pc.shape[1]), nc.transpose(1, 2).reshape(-1, nc.shape[1]),
+                        cfg.n_hidden).float().cpu()
+    pairs = pair_scores(pc[..., 0], nc[..., 0], cfg.n_hidden).float().cpu()  # pairs use the argmax code
+    diag["heads_zero_frac"] = (nodes == 0).float().mean().item()
+    return Fit(nodes, pairs, diag)
+
+
+def scaled_head_outputs(model: HookedTransformer, prompts: TaskPrompts, cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
+    pos = head_outputs(model, prompts.positives, cfg.positions)  # [P, H, d]
+    neg = head_outputs(model, prompts.negatives, cfg.positions)
+    if cfg.input_scale == "unit_msn":  # one scale for all rows: unit mean squared norm
+        scale = torch.cat([pos, neg]).pow(2).sum(-1).mean().sqrt().clamp_min(1e-12)
+        pos, neg = pos / scale, neg / scale
+    return pos, neg
+
+
+def flag_degenerate(diagnostics: dict, nodes: torch.Tensor, task: str) -> dict:
+    diagnostics["distinct_node_scores"] = int(nodes.unique().numel())
     diagnostics["degenerate"] = bool(diagnostics["heads_zero_frac"] > 0.9 or diagnostics["l0"] < 1.0
                                      or diagnostics["distinct_node_scores"] <= 2)
     if diagnostics["degenerate"]:
         log.warning("sae_codes: degenerate fit on %s (L0 %.2f, %.0f%% heads score 0, %d distinct scores); "
-                    "its ranking is close to meaningless", prompts.task, diagnostics["l0"],
+                    "its ranking is close to meaningless", task, diagnostics["l0"],
                     100 * diagnostics["heads_zero_frac"], diagnostics["distinct_node_scores"])
+    return diagnostics
+
+
+def result(model: HookedTransformer, fits: list[Fit], extra: dict, task: str) -> MethodResult:
+    """Mean scores over ``fits`` (an ensemble of one or more SAEs), with averaged diagnostics."""
+    nodes = torch.stack([f.nodes for f in fits]).mean(0)
+    pairs = torch.stack([f.pairs for f in fits]).mean(0)
+    diagnostics = {k: sum(f.diagnostics[k] for f in fits) / len(fits) for k in fits[0].diagnostics}
+    diagnostics.update(extra)
+    flag_degenerate(diagnostics, nodes, task)
+    cfg_m = model.cfg
     edges = edge_scores_from_pairs(pairs, nodes, model)
     return MethodResult(HeadScores(nodes.view(cfg_m.n_layers, cfg_m.n_heads)), EdgeScores(edges), diagnostics)
+
+
+def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+    l1 = config.l1 if config.l1 is not None else PAPER_L1.get(prompts.task, 0.02)
+    pos, neg = scaled_head_outputs(model, prompts, config)
+    fits = [fit_and_score(pos, neg, config, l1, seed * 1000 + member) for member in range(config.ensemble)]
+    return result(model, fits, {"l1": l1}, prompts.task)

