@@ -74,15 +74,16 @@ class LogitDiff:
 
 @dataclass(frozen=True)
 class ProbDiff:
-    """Greater-than: P(year > start) - P(year <= start) over the two-digit year tokens."""
+    """Greater-than: P(year > start) - P(year <= start) over the year tokens (two-digit years "00".."99",
+    or, for tokenizers with single-digit tokens, the tens digit "0".."9")."""
 
-    year_tokens: torch.Tensor  # [100]: token id of "00" ... "99"
-    start: torch.Tensor  # [n]: the start year's last two digits
+    year_tokens: torch.Tensor  # [100] ids of "00".."99", or [10] ids of "0".."9"
+    start: torch.Tensor  # [n]: the start year's last two digits (or its tens digit)
     name: str = "prob_diff"
 
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         probs = logits.softmax(-1)[:, self.year_tokens.to(logits.device)]
-        greater = torch.arange(100, device=logits.device)[None, :] > self.start.to(logits.device)[:, None]
+        greater = torch.arange(len(self.year_tokens), device=logits.device)[None, :] > self.start.to(logits.device)[:, None]
         return (probs * greater).sum(-1) - (probs * ~greater).sum(-1)
 
 
