@@ -31,7 +31,7 @@ from bench.io import atomic_write_text
 from bench.metrics import precision_recall_at_k, roc_auc
 from bench.models.registry import load_model
 from bench.tasks import get_task
-from ground_truth import GroundTruth, available_versions, load as load_gt
+from ground_truth import GroundTruth, available_versions, ground_truth_model, load as load_gt
 from methods import MethodResult, get_method
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,9 @@ def ground_truth_for(task: str, model_stands_for: str, graph: HeadGraph, version
     """The ground truth that applies to this (task, model), or None when there is none."""
     if task not in available_versions():
         return None
-    gt = load_gt(task, version, graph)
-    return gt if gt.model == model_stands_for else None
+    if ground_truth_model(task, version) != model_stands_for:
+        return None  # e.g. IOI's GPT-2 circuit says nothing about SmolLM2's heads
+    return load_gt(task, version, graph)
 
 
 def _validate(result: MethodResult, graph: HeadGraph, method: str) -> None:

@@ -75,6 +75,16 @@ def default_version(task: str) -> str:
     return DEFAULTS.get(task, versions[0])
 
 
+def ground_truth_model(task: str, version: str | None) -> str:
+    """The model a shipped ground truth is for, read without validating against any model."""
+    version = version or default_version(task)
+    path = ROOT / task / f"{version}.json"
+    if not path.is_file():
+        raise UnknownNameError(f"no ground-truth version {version!r} for task {task!r}; "
+                               f"available: {available_versions(task).get(task, [])}")
+    return str(_read(path)["model"])
+
+
 def load(task: str, version: str | None, graph: HeadGraph) -> GroundTruth:
     """Load ``ground_truth/<task>/<version>.json`` (default version if None) for ``graph``."""
     version = version or default_version(task)

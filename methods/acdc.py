@@ -20,9 +20,9 @@ import torch
 from tqdm import tqdm
 from transformer_lens import HookedTransformer
 
-from bench.tasks.base import TaskPrompts
+from bench.tasks.base import OutputValue, TaskPrompts
 from methods.auto_circuit_bridge import patchable, to_head_graph
-from methods.base import EdgeScores, HeadScores, MethodResult
+from methods.base import EdgeScores, HeadScores, MethodResult, graph_of
 from methods.edge_attribution import node_scores_from_edges
 
 log = logging.getLogger(__name__)
@@ -69,24 +69,31 @@ def _run(model: HookedTransformer, prompts: TaskPrompts, config: Config) -> Meth
 
     pm, dl, n_used = patchable(model, prompts)
     batch = next(iter(dl))
-    key = _run_key(model, batch.clean, batch.corrupt, config.target)
+    # A numeric output (tracr x-proportion) has no distribution to take a KL of: ACDC uses MSE there, as its paper did.
+    target = "mse" if isinstance(prompts.metric, OutputValue) else config.target
+    key = _run_key(model, batch.clean, batch.corrupt, target)
     taus = sorted(b * 10.0 ** e for b in config.tau_bases for e in config.tau_exps)
-    score = torch.full((len(to_head_graph(pm, pm.new_prune_scores(), model)),), float("inf"))
+    n_edges = len(graph_of(model).edges)
+    score = torch.full((n_edges,), float("inf"))
     for tau in tqdm(taus, desc="ACDC tau sweep", leave=False, disable=None):
-        path = CACHE / key / f"tau={tau:.3e}.json"
-        if path.is_file():
-            removed = torch.tensor(json.loads(path.read_text()), dtype=torch.bool)
+        path = CACHE / key / f"kept-tau={tau:.3e}.json"
+        if path.is_file():  # auto-circuit edge name -> kept at this tau
+            kept_by_name = json.loads(path.read_text())
         else:
             b, e = f"{tau:.0e}".split("e")
-            ps = acdc_prune_scores(pm, dl, None, tao_exps=[int(e)], tao_bases=[int(b)], faithfulness_target=config.target)
-            finite = {k: torch.where(torch.isinf(v), torch.zeros_like(v), torch.ones_like(v)) for k, v in ps.items()}
-            removed = to_head_graph(pm, finite, model) > 0  # an edge with any folded part removed counts as removed
+            ps = acdc_prune_scores(pm, dl, None, tao_exps=[int(e)], tao_bases=[int(b)], faithfulness_target=target)
+            kept_by_name = {edge.name: bool(torch.isinf(edge.prune_score(ps)).item()) for edge in pm.edges}
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(removed.tolist()))
+            tmp.write_text(json.dumps(kept_by_name))
             os.replace(tmp, path)
+        kept_mask = {e.dest.module_name: torch.zeros_like(e.patch_mask(pm).detach()) for e in pm.edges}
+        for edge in pm.edges:
+            kept_mask[edge.dest.module_name][edge.patch_idx] = float(kept_by_name[edge.name])
+        # a folded head-graph edge (MLPs into INPUT/OUTPUT) is in the circuit if any edge folded into it was kept
+        removed = to_head_graph(pm, kept_mask, model) == 0
         score = torch.where(removed, torch.minimum(score, torch.tensor(tau)), score)
     score = torch.where(torch.isinf(score), torch.tensor(max(taus) * 10), score)
     return MethodResult(HeadScores(node_scores_from_edges(model, score)), EdgeScores(score),
-                        {"ablation": "corrupted-patching", "metric": f"{config.target} (ACDC)",
+                        {"ablation": "corrupted-patching", "metric": f"{target} (ACDC)",
                          "n_prompts_used": n_used, "n_taus": len(taus)})

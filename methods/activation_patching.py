@@ -11,7 +11,6 @@ from transformer_lens import HookedTransformer
 
 from bench.tasks.base import TaskPrompts, last_logits
 from methods.base import HeadScores, MethodResult, batches
-from methods.edge_attribution import _slice_metric
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: in
     dev = cfg.device
     for sl in batches(len(prompts.clean), config.batch_size):
         clean, corrupt = prompts.clean.take(sl).to(dev), prompts.corrupted.take(sl).to(dev)
-        metric = _slice_metric(prompts.metric, sl)
+        metric = prompts.metric.take(sl)
         _, cache = model.run_with_cache(corrupt.tokens, names_filter=lambda n: n.endswith("attn.hook_z"))
         base = metric(last_logits(model(clean.tokens), clean))
         for layer in tqdm(range(cfg.n_layers), desc="activation patching", leave=False, disable=cfg.n_layers < 6):

@@ -19,13 +19,15 @@ from methods.base import graph_of
 
 
 def equal_length(prompts: TaskPrompts) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Clean, corrupted, answers ``[n, 1]``, wrong answers ``[n, 1]`` of the most common prompt length."""
-    if not isinstance(prompts.metric, LogitDiff):
-        raise TypeError("the auto-circuit bridge supports logit-difference tasks only")
+    """Clean, corrupted, answers ``[n, 1]``, wrong answers ``[n, 1]`` of the most common prompt length
+    (tasks without answer tokens, such as a numeric output, get placeholder answers that ACDC does not read)."""
     length, _ = Counter(prompts.clean.lengths.tolist()).most_common(1)[0]
     keep = (prompts.clean.lengths == length).nonzero().flatten()
-    return (prompts.clean.tokens[keep, :length], prompts.corrupted.tokens[keep, :length],
-            prompts.metric.answer[keep, None], prompts.metric.wrong[keep, None])
+    if isinstance(prompts.metric, LogitDiff):
+        answer, wrong = prompts.metric.answer[keep, None], prompts.metric.wrong[keep, None]
+    else:
+        answer = wrong = torch.zeros(len(keep), 1, dtype=torch.long)
+    return prompts.clean.tokens[keep, :length], prompts.corrupted.tokens[keep, :length], answer, wrong
 
 
 def patchable(model: HookedTransformer, prompts: TaskPrompts, batch_size: int | None = None):

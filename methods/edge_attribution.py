@@ -78,7 +78,7 @@ def edge_attribution(model: HookedTransformer, prompts: TaskPrompts, ig_steps: i
     with hook_flags(model, use_attn_result=True, use_split_qkv_input=True, **({} if cfg.attn_only else {"use_hook_mlp_in": True})):
         for sl in batches(len(prompts.clean), batch_size):
             clean, corrupt = prompts.clean.take(sl).to(cfg.device), prompts.corrupted.take(sl).to(cfg.device)
-            metric = _slice_metric(prompts.metric, sl)
+            metric = prompts.metric.take(sl)
             mask = clean.position_mask().to(cfg.device)[:, :, None, None].float()
             (in_c, hd_c), (in_x, hd_x) = _sender_acts(model, clean.tokens), _sender_acts(model, corrupt.tokens)
             d_in, d_heads = (in_x - in_c) * mask, (hd_x - hd_c) * mask  # [b,T,L+1,d], [b,T,LH,d]
@@ -114,16 +114,6 @@ def edge_attribution(model: HookedTransformer, prompts: TaskPrompts, ig_steps: i
             layer, head = map(int, e.receiver.split("."))
             scores[i] = totals[s, layer, PORTS.index(e.port), head]
     return scores
-
-
-def _slice_metric(metric, sl: slice):
-    from bench.tasks.base import LogitDiff, ProbDiff
-
-    if isinstance(metric, LogitDiff):
-        return LogitDiff(metric.answer[sl], metric.wrong[sl])
-    if isinstance(metric, ProbDiff):
-        return ProbDiff(metric.year_tokens, metric.start[sl])
-    raise TypeError(f"unsupported metric {type(metric).__name__}")
 
 
 def node_scores_from_edges(model: HookedTransformer, edge_scores: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ from transformer_lens import HookedTransformer
 
 from bench.tasks.base import TaskPrompts, last_logits
 from methods.base import HeadScores, MethodResult, batches
-from methods.edge_attribution import _slice_metric
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: in
     total = torch.zeros(cfg.n_layers, cfg.n_heads)
     for sl in batches(len(prompts.clean), config.batch_size):
         clean = prompts.clean.take(sl).to(cfg.device)
-        metric = _slice_metric(prompts.metric, sl)
+        metric = prompts.metric.take(sl)
         n = len(clean)
         masks = torch.ones(cfg.n_layers, n, cfg.n_heads, device=cfg.device, requires_grad=True)
 

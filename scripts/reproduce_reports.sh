@@ -13,9 +13,13 @@ for opt in positions=last "mse=sum input_scale=unit_msn" n_train_prompts=5 n_tra
   $B run --task induction --method sae_codes --seeds 10 $sets
 done
 $B run --task induction --method sae_codes --seeds 10 --n-prompts 250   # codes counted over more prompts
+# tracr-compiled models: third-party ground truth (auto-circuit's official edges).
+$B run --task tracr_reverse --method all --seeds 5
+$B run --task tracr_xproportion --method all --seeds 5
 # SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). Activation patching and
 # ACDC need a forward pass per head / per edge: left to a GPU.
-$B run --task ioi --model smollm2-135m --method random,sae_codes,sae_codes_selected,eap,eap_ig,hisp --seeds 2 --n-prompts 60
+$B run --task ioi --model smollm2-135m --method random,sae_codes,eap,eap_ig,hisp --seeds 2 --n-prompts 60
+# sae_codes_selected on SmolLM2 fits 16 SAEs of 2,700 x 576 rows (~10 min on CPU): left to a GPU.
 # Random-weight stand-ins for the hub models: plumbing and timing only, their AUCs mean nothing.
 $B run --task ioi --model gpt2-random --method random,sae_codes,eap,hisp --seeds 2 --n-prompts 50
 $B run --task docstring --model attn-only-4l-random --method random,sae_codes,eap,eap_ig,hisp,activation_patching --seeds 2 --n-prompts 50

@@ -43,7 +43,7 @@ def test_acdc_sweep_is_cached_per_tau(induction_model, tmp_path, monkeypatch):
     prompts = get_task("induction").build(induction_model, 20, seed=0)
     cfg = acdc.Config(tau_bases=(1,), tau_exps=(-3, -1))
     a = acdc.run(induction_model.model, prompts, cfg, 0)
-    assert len(list(tmp_path.rglob("tau=*.json"))) == 2
+    assert len(list(tmp_path.rglob("kept-tau=*.json"))) == 2
     b = acdc.run(induction_model.model, prompts, cfg, 0)  # from the per-tau cache
     assert torch.equal(a.edges.scores, b.edges.scores)
     # every edge was removed at one of the taus, or kept at all of them (score 10 x the largest tau)

@@ -38,7 +38,7 @@ def test_run_and_report_write_rows_and_figures(tmp_path, monkeypatch, capsys):
     out = tmp_path / "rep"
     assert main(["report", "--results", str(results), "--out", str(out)]) == 0
     text = (out / "README.md").read_text()
-    assert "induction-2l.v1" in text and "git commit" in text and (out / "roc_induction_induction-2l_induction-2l.v1.png").stat().st_size > 10_000
+    assert "induction-2l.v1" in text and "git commit" in text and "Published numbers" in text and (out / "roc_induction_induction-2l_induction-2l.v1.png").stat().st_size > 10_000
 
 
 def test_cache_returns_the_same_run(tmp_path, induction_model):
@@ -95,3 +95,10 @@ def test_jsonl_task_on_a_stand_in_model(tmp_path):
                  '"corrupted": "When Mary and John went out, Tom gave a drink to", "answer": " Mary", "wrong": " John"}\n')
     res = run_one(RunSpec("random", f"jsonl:{f}", "attn-only-4l-random", 0, 10), cache_dir=None)
     assert res.rows[0]["gt_version"] == "none" and res.rows[0]["n_prompts"] == 1
+
+
+def test_task_on_a_model_without_its_ground_truth_gets_no_auc():
+    """IOI's circuit is GPT-2's: on another model the run is scored for faithfulness only, not refused."""
+    res = run_one(RunSpec("random", "ioi", "attn-only-4l-random", 0, 8), cache_dir=None)
+    assert res.rows[0]["gt_version"] == "none" and res.rows[0]["auc"] != res.rows[0]["auc"]  # NaN
+    assert res.faithfulness["fractions"][-1] == 1.0

