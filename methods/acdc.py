@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -75,18 +76,24 @@ def _run(model: HookedTransformer, prompts: TaskPrompts, config: Config) -> Meth
     taus = sorted(b * 10.0 ** e for b in config.tau_bases for e in config.tau_exps)
     n_edges = len(graph_of(model).edges)
     score = torch.full((n_edges,), float("inf"))
+    work_s, from_cache = 0.0, 0
     for tau in tqdm(taus, desc="ACDC tau sweep", leave=False, disable=None):
-        path = CACHE / key / f"kept-tau={tau:.3e}.json"
-        if path.is_file():  # auto-circuit edge name -> kept at this tau
-            kept_by_name = json.loads(path.read_text())
+        path = CACHE / key / f"tau={tau:.3e}.v2.json"
+        if path.is_file():  # {"seconds": time the sweep took, "kept": {auto-circuit edge name: kept at this tau}}
+            entry = json.loads(path.read_text())
+            from_cache += 1
         else:
+            t0 = time.perf_counter()
             b, e = f"{tau:.0e}".split("e")
             ps = acdc_prune_scores(pm, dl, None, tao_exps=[int(e)], tao_bases=[int(b)], faithfulness_target=target)
-            kept_by_name = {edge.name: bool(torch.isinf(edge.prune_score(ps)).item()) for edge in pm.edges}
+            entry = {"seconds": time.perf_counter() - t0,
+                     "kept": {edge.name: bool(torch.isinf(edge.prune_score(ps)).item()) for edge in pm.edges}}
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(kept_by_name))
+            tmp.write_text(json.dumps(entry))
             os.replace(tmp, path)
+        work_s += entry["seconds"]
+        kept_by_name = entry["kept"]
         kept_mask = {e.dest.module_name: torch.zeros_like(e.patch_mask(pm).detach()) for e in pm.edges}
         for edge in pm.edges:
             kept_mask[edge.dest.module_name][edge.patch_idx] = float(kept_by_name[edge.name])
@@ -96,4 +103,6 @@ def _run(model: HookedTransformer, prompts: TaskPrompts, config: Config) -> Meth
     score = torch.where(torch.isinf(score), torch.tensor(max(taus) * 10), score)
     return MethodResult(HeadScores(node_scores_from_edges(model, score)), EdgeScores(score),
                         {"ablation": "corrupted-patching", "metric": f"{target} (ACDC)",
-                         "n_prompts_used": n_used, "n_taus": len(taus)})
+                         "n_prompts_used": n_used, "n_taus": len(taus), "taus_from_cache": from_cache,
+                         # the sweep's compute time even when some taus came from the cache (harness wall_s)
+                         "work_s": work_s})

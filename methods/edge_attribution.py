@@ -90,13 +90,16 @@ def edge_attribution(model: HookedTransformer, prompts: TaskPrompts, ig_steps: i
                 gr = _receiver_grads(model, clean, metric, a, *(embeds or (None, None)))
                 for k, v in gr.items():
                     grads[k] = grads.get(k, 0) + v / len(alphas)
+            # one [senders, b*T*d] matrix per batch, so each receiver input is a single matrix product
+            d_heads_flat = d_heads.permute(2, 0, 1, 3).reshape(d_heads.shape[2], -1)
             for layer in range(cfg.n_layers):
                 for pi, port in enumerate(PORTS):
                     gq = grads[f"blocks.{layer}.hook_{port}_input"]  # [b,T,H,d]; k, v: [b,T,H_kv,d] under GQA
                     if gq.shape[2] != n_heads:  # a shared k/v input: each query head of the group gets its score
                         gq = gq.repeat_interleave(n_heads // gq.shape[2], dim=2)
-                    totals[0, layer, pi] += torch.einsum("btd,bthd->h", d_in[:, :, layer], gq)
-                    totals[1:, layer, pi] += torch.einsum("btsd,bthd->sh", d_heads, gq)
+                    g_flat = gq.permute(0, 1, 3, 2).reshape(-1, n_heads)  # [b*T*d, H]
+                    totals[0, layer, pi] += (d_in[:, :, layer].reshape(1, -1) @ g_flat)[0]
+                    totals[1:, layer, pi] += d_heads_flat @ g_flat
             # OUTPUT: direct path plus every MLP input at or after the sender's layer (folded, as in ACDC).
             out_grad = grads[f"blocks.{cfg.n_layers - 1}.hook_resid_post"]
             out_total[1:] += torch.einsum("btsd,btd->s", d_heads, out_grad)

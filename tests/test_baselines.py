@@ -1,5 +1,6 @@
 """Baselines on the embedded model: agreement with auto-circuit, and real properties of their output."""
 import numpy as np
+import pytest
 import torch
 
 from bench.graph import HeadGraph
@@ -43,8 +44,9 @@ def test_acdc_sweep_is_cached_per_tau(induction_model, tmp_path, monkeypatch):
     prompts = get_task("induction").build(induction_model, 20, seed=0)
     cfg = acdc.Config(tau_bases=(1,), tau_exps=(-3, -1))
     a = acdc.run(induction_model.model, prompts, cfg, 0)
-    assert len(list(tmp_path.rglob("kept-tau=*.json"))) == 2
+    assert len(list(tmp_path.rglob("tau=*.v2.json"))) == 2
     b = acdc.run(induction_model.model, prompts, cfg, 0)  # from the per-tau cache
     assert torch.equal(a.edges.scores, b.edges.scores)
+    assert b.diagnostics["taus_from_cache"] == 2 and b.diagnostics["work_s"] == pytest.approx(a.diagnostics["work_s"])
     # every edge was removed at one of the taus, or kept at all of them (score 10 x the largest tau)
     assert all(min(abs(v - t) for t in (1e-3, 1e-1, 1.0)) < 1e-6 for v in a.edges.scores.tolist())
