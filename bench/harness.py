@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 import logging
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,14 +130,18 @@ def _level_row(level: str, scores: np.ndarray, labels: np.ndarray | None) -> dic
             "recall_at_k": at_k.recall, "k": at_k.k}
 
 
-def _method_source_hash(method: str) -> str:
-    """Hash of the method's module source: editing a method invalidates its cached runs."""
-    module = sys.modules[get_method(method).run.__module__]
-    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:12]
+def _methods_source_hash() -> str:
+    """Hash of every module in methods/: editing a method or a helper it uses invalidates cached runs."""
+    import methods
+
+    h = hashlib.sha256()
+    for path in sorted(Path(methods.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def cache_key(spec: RunSpec, config: Any, gt: GroundTruth | None) -> str:
-    blob = json.dumps([CACHE_SCHEMA, spec.method, _method_source_hash(spec.method), config_hash(config), spec.task,
+    blob = json.dumps([CACHE_SCHEMA, spec.method, _methods_source_hash(), config_hash(config), spec.task,
                        spec.model, spec.seed, spec.n_prompts, gt.content_hash if gt else None], default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -39,11 +39,12 @@ def test_edges_are_forward_and_typed():
 
 
 def test_every_shipped_file_validates_against_its_model():
-    shapes = {"gpt2": GPT2, "attn-only-4l": ATTN4L, "induction-2l": HeadGraph(2, 4)}
+    from bench.models.registry import get_spec
+
     for task, versions in available_versions().items():
         for v in versions:
             data = json.load(open(f"ground_truth/{task}/{v}.json"))
-            gt = load(task, v, shapes[data["model"]])
+            gt = load(task, v, HeadGraph(*get_spec(data["model"]).shape))
             assert gt.heads and gt.edges and gt.content_hash == data["content_hash"]
 
 
