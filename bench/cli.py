@@ -37,16 +37,11 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> None:
     from bench.device import pick_device
     from bench.harness import DEFAULT_CACHE, RunSpec, append_results, run_many
-    from bench.models.registry import get_spec
-    from bench.tasks import TASK_MODELS, get_task
-    from methods import METHODS, get_method
+    from bench.tasks import TASK_MODELS
+    from methods import METHODS
 
     methods = list(METHODS) if args.method == "all" else args.method.split(",")
     tasks = args.task.split(",")
-    for m in methods:
-        get_method(m)
-    for t in tasks:
-        get_task(t)
     if args.seeds < 1 or args.n_prompts < 1:
         raise CdbenchError("--seeds and --n-prompts must be at least 1")
     overrides = tuple(_parse_set(s) for s in args.set)
@@ -56,7 +51,6 @@ def _cmd_run(args: argparse.Namespace) -> None:
     specs = []
     for t in tasks:
         model = args.model or TASK_MODELS.get(t, "induction-2l")
-        get_spec(model)
         specs += [RunSpec(m, t, model, seed, args.n_prompts, args.gt_version, overrides)
                   for m in methods for seed in range(args.seed_start, args.seed_start + args.seeds)]
     df = run_many(specs, device, None if args.no_cache else DEFAULT_CACHE)

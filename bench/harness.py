@@ -148,17 +148,13 @@ def cache_key(spec: RunSpec, config: Any, gt: GroundTruth | None) -> str:
 
 def check(spec: RunSpec) -> None:
     """Fail fast, before any work or progress bar, on what can be known up front."""
-    from bench.errors import ModelMissingError, UnknownNameError
-    from bench.models.registry import get_spec
+    from bench.models.registry import present_spec
 
     make_config(spec.method, spec.overrides)
     get_task(spec.task)
-    model = get_spec(spec.model)
-    if not model.present():
-        raise ModelMissingError(f"model {spec.model} is not present: {model.missing_hint}")
-    if spec.gt_version is not None and spec.gt_version not in available_versions().get(spec.task, []):
-        raise UnknownNameError(f"no ground-truth version {spec.gt_version!r} for task {spec.task!r}; "
-                               f"available: {available_versions().get(spec.task, [])}")
+    present_spec(spec.model)
+    if spec.gt_version is not None:
+        ground_truth_model(spec.task, spec.gt_version)  # raises for a version the task does not ship
 
 
 def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT_CACHE) -> RunResult:

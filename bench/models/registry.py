@@ -128,12 +128,18 @@ def get_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-@lru_cache(maxsize=4)
-def load_model(name: str, device: str = "cpu") -> LoadedModel:
-    """Load once per process, frozen and in eval mode; methods switch on the hooks they need."""
+def present_spec(name: str) -> ModelSpec:
+    """The model's spec, or ModelMissingError naming the command that provides its weights."""
     spec = get_spec(name)
     if not spec.present():
         raise ModelMissingError(f"model {name} is not present: {spec.missing_hint}")
+    return spec
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str, device: str = "cpu") -> LoadedModel:
+    """Load once per process, frozen and in eval mode; methods switch on the hooks they need."""
+    spec = present_spec(name)
     torch.manual_seed(0)
     model, tok = spec.build(device)
     model.eval()
