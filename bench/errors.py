@@ -23,3 +23,7 @@ class ScoreError(CdbenchError):
 
 class EmptyPromptsError(CdbenchError):
     """A task produced no prompts."""
+
+
+class MethodInputError(CdbenchError):
+    """A method setting the model or task cannot serve (MLP nodes on an attention-only model)."""

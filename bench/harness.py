@@ -58,6 +58,7 @@ class RunResult:
     edge_scores: list[float] | None
     diagnostics: dict
     faithfulness: dict | None = None
+    mlp_scores: list[float] | None = None
 
 
 def _parse(value: str, default: Any, key: str) -> Any:
@@ -114,6 +115,9 @@ def _validate(result: MethodResult, graph: HeadGraph, method: str) -> None:
         raise ScoreError(f"method {method} returned {nodes.numel()} node scores for {len(graph.nodes)} heads")
     if not torch.isfinite(nodes).all():
         raise ScoreError(f"method {method} returned NaN or infinite node scores")
+    mlps = result.nodes.flat_mlps()
+    if mlps is not None and (mlps.numel() != graph.n_layers or not torch.isfinite(mlps).all()):
+        raise ScoreError(f"method {method} returned {mlps.numel()} MLP scores for {graph.n_layers} layers, or NaN")
     if result.edges is not None:
         edges = result.edges.flat()
         if edges.numel() != len(graph.edges):
@@ -128,6 +132,13 @@ def _level_row(level: str, scores: np.ndarray, labels: np.ndarray | None) -> dic
     at_k = precision_recall_at_k(scores, labels)
     return {"level": level, "auc": roc_auc(scores, labels), "precision_at_k": at_k.precision,
             "recall_at_k": at_k.recall, "k": at_k.k}
+
+
+def node_mlp_row(heads: np.ndarray, mlps: np.ndarray, head_labels: np.ndarray, gt: GroundTruth,
+                 graph: HeadGraph) -> dict:
+    """Level ``node_mlp``: heads and MLPs ranked together against ground truth that names MLPs."""
+    labels = np.concatenate([head_labels, [f"m{layer}" in gt.mlps for layer in range(graph.n_layers)]])
+    return {**_level_row("node_mlp", np.concatenate([heads, mlps]), labels), "cpr": math.nan, "cmd": math.nan}
 
 
 def _methods_source_hash() -> str:
@@ -194,12 +205,15 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
     faith = faithfulness_curve(loaded.model, prompts, result.nodes.scores)  # after the timed run: not in wall_s
     node_labels = np.array([n in gt.heads for n in graph.nodes]) if gt else None
     rows = [{**base, **_level_row("node", nodes, node_labels), "cpr": faith.cpr, "cmd": faith.cmd}]
+    mlps = result.nodes.flat_mlps()
+    if mlps is not None and gt is not None and gt.mlps:
+        rows.append({**base, **node_mlp_row(nodes, mlps.numpy(), node_labels, gt, graph)})
     if edges is not None:
         edge_labels = np.array([e in gt.edges for e in graph.edges]) if gt else None
         rows.append({**base, **_level_row("edge", edges, edge_labels), "cpr": math.nan, "cmd": math.nan})
     diagnostics = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float, str, bool))}
     out = RunResult(rows, nodes.tolist(), edges.tolist() if edges is not None else None, diagnostics,
-                    dataclasses.asdict(faith))
+                    dataclasses.asdict(faith), mlps.tolist() if mlps is not None else None)
     if path is not None:
         atomic_write_text(path, json.dumps(dataclasses.asdict(out)))
     return out

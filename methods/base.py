@@ -19,12 +19,17 @@ from bench.tasks.base import TaskPrompts
 
 @dataclass(frozen=True)
 class HeadScores:
-    """Per-head scores ``[n_layers, n_heads]``; higher means more likely in the circuit."""
+    """Per-head scores ``[n_layers, n_heads]``; higher means more likely in the circuit. A method that
+    also scores MLPs as nodes puts them in ``mlps`` ``[n_layers]`` (scored where ground truth has MLPs)."""
 
     scores: torch.Tensor
+    mlps: torch.Tensor | None = None
 
     def flat(self) -> torch.Tensor:
         return self.scores.detach().float().cpu().reshape(-1)
+
+    def flat_mlps(self) -> torch.Tensor | None:
+        return None if self.mlps is None else self.mlps.detach().float().cpu().reshape(-1)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from transformer_lens import HookedTransformer
 
+from bench.errors import MethodInputError
 from bench.graph import INPUT, OUTPUT
 from bench.tasks.base import TaskPrompts
 from methods.activations import head_outputs
@@ -37,6 +38,7 @@ class Config:
     tol: float | None = None  # stop when the loss improves by < tol (relative) over 25 epochs; None = fixed epochs
     ensemble: int = 1  # mean scores over this many SAEs with different seeds
     top_k: int = 1  # codes per (prompt, head): the top-k hidden units instead of the argmax
+    mlp_nodes: bool = False  # MLP outputs become extra rows (nodes) of the same SAE; needs a model with MLPs
 
     def __post_init__(self) -> None:
         choices = {"positions": ("mean", "last"), "mse": ("mean", "sum"), "input_scale": ("none", "unit_msn")}
@@ -184,8 +186,11 @@ def fit_and_score(pos: torch.Tensor, neg: torch.Tensor, cfg: Config, l1: float, 
 
 
 def scaled_head_outputs(model: HookedTransformer, prompts: TaskPrompts, cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
-    pos = head_outputs(model, prompts.positives, cfg.positions)  # [P, H, d]
-    neg = head_outputs(model, prompts.negatives, cfg.positions)
+    try:
+        pos = head_outputs(model, prompts.positives, cfg.positions, mlps=cfg.mlp_nodes)  # [P, H (+L), d]
+        neg = head_outputs(model, prompts.negatives, cfg.positions, mlps=cfg.mlp_nodes)
+    except ValueError as exc:  # attention-only model asked for MLP nodes
+        raise MethodInputError(str(exc)) from None
     if cfg.input_scale == "unit_msn":  # one scale for all rows: unit mean squared norm
         scale = torch.cat([pos, neg]).pow(2).sum(-1).mean().sqrt().clamp_min(1e-12)
         pos, neg = pos / scale, neg / scale
@@ -204,15 +209,19 @@ def flag_degenerate(diagnostics: dict, nodes: torch.Tensor, task: str) -> dict:
 
 
 def result(model: HookedTransformer, fits: list[Fit], extra: dict, task: str) -> MethodResult:
-    """Mean scores over ``fits`` (an ensemble of one or more SAEs), with averaged diagnostics."""
+    """Mean scores over ``fits`` (an ensemble of one or more SAEs), with averaged diagnostics. With MLP
+    nodes the rows after the heads are MLPs: they get node scores; edges stay on the head graph."""
+    cfg_m = model.cfg
+    n_heads = cfg_m.n_layers * cfg_m.n_heads
     nodes = torch.stack([f.nodes for f in fits]).mean(0)
-    pairs = torch.stack([f.pairs for f in fits]).mean(0)
+    pairs = torch.stack([f.pairs for f in fits]).mean(0)[:n_heads, :n_heads]
+    mlps = nodes[n_heads:].clone() if nodes.numel() > n_heads else None
+    nodes = nodes[:n_heads]
     diagnostics = {k: sum(f.diagnostics[k] for f in fits) / len(fits) for k in fits[0].diagnostics}
     diagnostics.update(extra)
     flag_degenerate(diagnostics, nodes, task)
-    cfg_m = model.cfg
     edges = edge_scores_from_pairs(pairs, nodes, model)
-    return MethodResult(HeadScores(nodes.view(cfg_m.n_layers, cfg_m.n_heads)), EdgeScores(edges), diagnostics)
+    return MethodResult(HeadScores(nodes.view(cfg_m.n_layers, cfg_m.n_heads), mlps), EdgeScores(edges), diagnostics)
 
 
 def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:

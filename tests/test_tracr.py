@@ -30,3 +30,27 @@ def test_tracr_xproportion_ground_truth_folds_its_mlp():
     assert gt.mlps == {"m0"} and {str(e) for e in gt.edges} == {"INPUT->1.0[v]", "1.0->OUTPUT[out]"}
     prompts = get_task("tracr_xproportion").build(lm, 10, seed=1)
     assert float(prompts.corrupted.tokens.eq(3).sum()) == 0  # corrupted prompts hold no "x" (id 3)
+
+
+def test_sae_codes_mlp_nodes_rank_the_ground_truth_mlp_on_xproportion(tmp_path):
+    """mlp_nodes adds each layer's MLP output as an SAE row; level node_mlp ranks heads and MLPs together
+    against ground truth that names MLPs (xproportion: head 1.0 and MLP m0). Measured: AUC 1.0 on 9 of 10
+    seeds (0.75 on seed 9); seed 0 must put both circuit nodes above both others."""
+    from bench.harness import RunSpec, run_one
+
+    out = run_one(RunSpec("sae_codes", "tracr_xproportion", "tracr-xproportion", 0,
+                          overrides=(("mlp_nodes", "true"),)), cache_dir=tmp_path)
+    assert len(out.mlp_scores) == 2
+    row = next(r for r in out.rows if r["level"] == "node_mlp")
+    assert row["auc"] == 1.0
+
+
+def test_mlp_nodes_on_an_attention_only_model_is_a_clear_error(induction_model):
+    import pytest
+
+    from bench.errors import CdbenchError
+    from methods.sae_codes import Config
+
+    prompts = get_task("induction").build(induction_model, 4, seed=0)
+    with pytest.raises(CdbenchError, match="attention-only"):
+        METHODS["sae_codes"].run(induction_model.model, prompts, Config(mlp_nodes=True), 0)
