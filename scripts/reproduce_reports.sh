@@ -8,7 +8,7 @@ B=.venv/bin/cdbench
 # The default model: every method, 10 seeds.
 $B run --task induction --method all --seeds 10
 # SAE-code options, one at a time against the paper default (10 seeds each).
-for opt in positions=last "mse=sum input_scale=unit_msn" n_train_prompts=5 n_train_prompts=50 top_k=3 ensemble=5 tol=1e-4; do
+for opt in positions=last "mse=sum input_scale=unit_msn" n_train_prompts=5 n_train_prompts=50 top_k=3 ensemble=5 tol=1e-4 "lr=1e-2 epochs=100"; do
   sets=""; for o in $opt; do sets="$sets --set $o"; done
   $B run --task induction --method sae_codes --seeds 10 $sets
 done
@@ -16,6 +16,8 @@ $B run --task induction --method sae_codes --seeds 10 --n-prompts 250   # codes 
 # tracr-compiled models: third-party ground truth (auto-circuit's official edges).
 $B run --task tracr_reverse --method all --seeds 5
 $B run --task tracr_xproportion --method all --seeds 5
+# MLP outputs as extra SAE-code nodes, where ground truth names an MLP (xproportion: head 1.0 and m0).
+$B run --task tracr_xproportion --method sae_codes --seeds 10 --set mlp_nodes=true
 # SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). Activation patching and
 # ACDC need a forward pass per head / per edge: left to a GPU.
 $B run --task ioi --model smollm2-135m --method random,sae_codes,eap,eap_ig,hisp --seeds 2 --n-prompts 60

@@ -7,7 +7,7 @@ import torch
 from bench.tasks import get_task
 from bench.tasks.base import PromptBatch
 from methods import METHODS
-from methods.activations import head_outputs
+from methods.activations import forward_floor, head_outputs
 from methods.sae_codes import Config, fit_sae, node_scores, pair_scores
 
 N_PROMPTS = 100
@@ -37,34 +37,55 @@ def test_acdc_end_to_end(benchmark, induction_model, prompts, tmp_path, monkeypa
     assert torch.isfinite(result.edges.scores).all()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", ["floor_forward", "sae_codes"])
-def test_gpt2_shaped(benchmark, stage):
-    """GPT-2-small-shaped random weights, 200 prompt pairs: SAE codes end to end vs the bare forward pass
-    over the same 400 prompts up to the last attention layer (timing only; the weights are random)."""
+@pytest.fixture(scope="module")
+def gpt2_shaped():
     from bench.models.registry import load_model
 
     lm = load_model("gpt2-random", "cpu")
-    p = get_task("ioi").build(lm, 200, seed=0)
+    return lm, get_task("ioi").build(lm, 200, seed=0)
+
+
+# SAE-code settings timed against the floor: the paper's (500 epochs at lr 1e-3); a loss-plateau stop; and
+# lr 1e-2 for 100 epochs, which reaches the paper recipe's final loss in a fifth of the epochs (measured on
+# induction-2l: loss 0.17 at epoch 100 vs 0.18-0.26 after the paper's 500), alone and on scaled inputs.
+SAE_SETTINGS = {"sae_codes": Config(), "sae_codes_tol": Config(tol=1e-4),
+                "sae_codes_fast": Config(lr=1e-2, epochs=100),
+                "sae_codes_fast_scaled": Config(lr=1e-2, epochs=100, mse="sum", input_scale="unit_msn")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["floor_forward", "gather", *SAE_SETTINGS])
+def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
+    """GPT-2-small-shaped random weights, 200 prompt pairs: SAE codes end to end vs the bare forward pass
+    over the same 400 prompts up to the last attention layer. Timing only: on random weights the
+    paper-scale SAE collapses (flagged degenerate); the scaled setting fits for real at the same cost."""
+    lm, p = gpt2_shaped
+    both = PromptBatch(torch.cat([p.clean.tokens, p.corrupted.tokens]), torch.cat([p.clean.lengths, p.corrupted.lengths]))
     benchmark.group = "gpt2-random: sae_codes vs forward floor"
     if stage == "floor_forward":
-        both = torch.cat([p.clean.tokens, p.corrupted.tokens])
-        benchmark.pedantic(lambda: head_outputs(lm.model, PromptBatch(both, torch.cat([p.clean.lengths] * 2))),
-                           rounds=3, iterations=1)
+        benchmark.pedantic(forward_floor, args=(lm.model, both), rounds=5, iterations=1, warmup_rounds=1)
+    elif stage == "gather":
+        benchmark.pedantic(head_outputs, args=(lm.model, both), rounds=5, iterations=1)
     else:
-        benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, Config(tol=1e-4), 0), rounds=3, iterations=1)
+        result = benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, SAE_SETTINGS[stage], 0),
+                                    rounds=3, iterations=1)
+        benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate")})
 
 
 def test_floor_forward_pass(benchmark, induction_model, prompts):
-    """The physical floor: one full forward pass over all positive and negative prompts."""
+    """The physical floor: one forward pass over all positive and negative prompts, stopping after the
+    last attention layer (methods.activations.forward_floor)."""
     benchmark.group = "sae_codes stages"
-    both = torch.cat([prompts.clean.tokens, prompts.corrupted.tokens])
-    benchmark(lambda: induction_model.model(both, return_type=None))
+    both = PromptBatch(torch.cat([prompts.clean.tokens, prompts.corrupted.tokens]),
+                       torch.cat([prompts.clean.lengths, prompts.corrupted.lengths]))
+    benchmark(forward_floor, induction_model.model, both)
 
 
-def test_sae_codes_early_stop_end_to_end(benchmark, induction_model, prompts):
+@pytest.mark.parametrize("setting", sorted(SAE_SETTINGS))
+def test_sae_codes_settings_end_to_end(benchmark, induction_model, prompts, setting):
     benchmark.group = "sae_codes stages"
-    benchmark(METHODS["sae_codes"].run, induction_model.model, prompts, Config(tol=1e-4), 0)
+    result = benchmark(METHODS["sae_codes"].run, induction_model.model, prompts, SAE_SETTINGS[setting], 0)
+    benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate")})
 
 
 def test_stage_gather(benchmark, induction_model, prompts):
