@@ -9,6 +9,7 @@ is off by default. Degenerate fits (collapsed SAE, all heads tied at 0) are flag
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import torch
@@ -175,14 +176,24 @@ def fit_and_score(pos: torch.Tensor, neg: torch.Tensor, cfg: Config, l1: float, 
     pooled = torch.cat([pos, neg])
     gen = torch.Generator().manual_seed(seed)
     pick = torch.randperm(pooled.shape[0], generator=gen)[: cfg.n_train_prompts]
+    t0 = _clock(pos)
     sae, diag = fit_sae(pooled[pick].reshape(-1, pooled.shape[-1]), cfg, l1, seed)
+    t1 = _clock(pos)
     pc, nc = codes(sae, pos, cfg.top_k), codes(sae, neg, cfg.top_k)
+    t2 = _clock(pos)
     # top-k codes: each of a head's k codes counts as one observation of that head
     nodes = node_scores(pc.transpose(1, 2).reshape(-1, pc.shape[1]), nc.transpose(1, 2).reshape(-1, nc.shape[1]),
                         cfg.n_hidden).float().cpu()
     pairs = pair_scores(pc[..., 0], nc[..., 0], cfg.n_hidden).float().cpu()  # pairs use the argmax code
-    diag["heads_zero_frac"] = (nodes == 0).float().mean().item()
+    diag.update(fit_s=t1 - t0, code_s=t2 - t1, score_s=_clock(pos) - t2, heads_zero_frac=(nodes == 0).float().mean().item())
     return Fit(nodes, pairs, diag)
+
+
+def _clock(x: torch.Tensor) -> float:
+    """Wall time for stage timings, after the device's queued work is done."""
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
+    return time.perf_counter()
 
 
 def scaled_head_outputs(model: HookedTransformer, prompts: TaskPrompts, cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
@@ -225,7 +236,11 @@ def result(model: HookedTransformer, fits: list[Fit], extra: dict, task: str) ->
 
 
 def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+    """Gather head outputs, then fit, code and score ``config.ensemble`` SAEs; diagnostics carry the SAE's
+    fit statistics and each stage's wall time (gather_s; fit_s, code_s, score_s per SAE)."""
     l1 = config.l1 if config.l1 is not None else PAPER_L1.get(prompts.task, 0.02)
+    t0 = time.perf_counter()
     pos, neg = scaled_head_outputs(model, prompts, config)
+    gather_s = _clock(pos) - t0
     fits = [fit_and_score(pos, neg, config, l1, seed * 1000 + member) for member in range(config.ensemble)]
-    return result(model, fits, {"l1": l1}, prompts.task)
+    return result(model, fits, {"l1": l1, "gather_s": gather_s}, prompts.task)

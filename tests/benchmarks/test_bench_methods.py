@@ -69,7 +69,7 @@ def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
     else:
         result = benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, SAE_SETTINGS[stage], 0),
                                     rounds=3, iterations=1)
-        benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate")})
+        benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")})
 
 
 def test_floor_forward_pass(benchmark, induction_model, prompts):
@@ -85,7 +85,7 @@ def test_floor_forward_pass(benchmark, induction_model, prompts):
 def test_sae_codes_settings_end_to_end(benchmark, induction_model, prompts, setting):
     benchmark.group = "sae_codes stages"
     result = benchmark(METHODS["sae_codes"].run, induction_model.model, prompts, SAE_SETTINGS[setting], 0)
-    benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate")})
+    benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")})
 
 
 def test_stage_gather(benchmark, induction_model, prompts):
