@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -141,6 +141,14 @@ def node_mlp_row(heads: np.ndarray, mlps: np.ndarray, head_labels: np.ndarray, g
     return {**_level_row("node_mlp", np.concatenate([heads, mlps]), labels), "cpr": math.nan, "cmd": math.nan}
 
 
+def setting_text(documented: str, overrides: Sequence[tuple[str, str]]) -> str:
+    """The method's documented setting, with any ``--set`` overrides named (they win over it)."""
+    if not overrides:
+        return documented
+    named = ", ".join(f"{k}={v}" for k, v in overrides)
+    return f"overrides {named} on: {documented}" if documented else f"overrides {named}"
+
+
 def _methods_source_hash() -> str:
     """Hash of every module in methods/: editing a method or a helper it uses invalidates cached runs."""
     import methods
@@ -200,7 +208,7 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
             "wall_s": round(wall, 4), "config_hash": config_hash(config),
             "overrides": ";".join(f"{k}={v}" for k, v in spec.overrides), "n_prompts": len(prompts.clean),
             "ablation": result.diagnostics.get("ablation", "none"), "metric": result.diagnostics.get("metric", prompts.metric.name),
-            "setting": method.setting, "degenerate": bool(result.diagnostics.get("degenerate", False)),
+            "setting": setting_text(method.setting, spec.overrides), "degenerate": bool(result.diagnostics.get("degenerate", False)),
             "device": device, "cache_key": key}
     faith = faithfulness_curve(loaded.model, prompts, result.nodes.scores)  # after the timed run: not in wall_s
     node_labels = np.array([n in gt.heads for n in graph.nodes]) if gt else None

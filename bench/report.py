@@ -121,7 +121,14 @@ def published_section(df: pd.DataFrame) -> list[str]:
               "The quoted ACDC/HISP/SP numbers average ACDC's four settings; ACDC's own paper (KL, corrupted patching, edge "
               "level) reports IOI .869, greater-than .853, docstring .982. Methods are scored on heads (no positions); greater-than's ground "
               "truth has MLPs, which fold into INPUT/OUTPUT of the head graph, and `sae_codes --set mlp_nodes=true` also ranks "
-              "MLPs beside heads (level `node_mlp`), which is scored only where ground truth names MLPs (greater-than on GPT-2).", ""]
+              "MLPs beside heads (level `node_mlp`), which is scored only where ground truth names MLPs (greater-than on GPT-2).", "",
+              "SAE loss and input scale: the `sae_codes` default is the paper's, element-mean MSE (torch `mse_loss` over "
+              "every element) on raw, unscaled head outputs, because the published lambda (0.02; 0.05 docstring) was "
+              "tuned at that scale and a faithful reproduction has to keep both. That pairing is not scale-free: on models "
+              "with large head outputs the L1 term wins and the SAE collapses (flagged as degenerate below). Row-sum MSE "
+              "on inputs scaled to unit mean squared norm (`--set mse=sum --set input_scale=unit_msn`, standard SAE "
+              "practice, one lambda for every model) is measured beside it as its own row, and is what the label-free "
+              "`sae_codes_selected` uses.", ""]
     return lines
 
 
@@ -139,7 +146,9 @@ def agreement_lines(df: pd.DataFrame, cache_dir: Path) -> list[str]:
     lines = ["Agreement between methods: Spearman rank correlation of node scores (lowest seed).", "",
              "| | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for m in methods:
-        lines.append(f"| {m} | " + " | ".join("" if np.isnan(v) else f"{v:.2f}" for v in corr.loc[m]) + " |")
+        lines.append(f"| {m} | " + " | ".join("n/a" if np.isnan(v) else f"{v:.2f}" for v in corr.loc[m]) + " |")
+    if corr.isna().all(axis=1).any():
+        lines += ["", "n/a: that method gave every head the same score on this seed, so it has no ranking to compare."]
     return lines + [""]
 
 
@@ -256,7 +265,10 @@ def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) 
         lines += [f"## {task} on {model}", ""]
         if weights == "random":
             lines += ["**Plumbing only: random-weight stand-in model. Timings are real; AUCs are meaningless.**", ""]
-        lines += [f"Ground truth `{gt_version}` (hash `{gt_hash}`); seeds {seeds}; device {grp.device.iloc[0]}; "
+        truth = (f"Ground truth `{gt_version}` (hash `{gt_hash}`)" if gt_version != "none" else
+                 "No ground truth for this task on this model: ROC AUC, precision and recall are n/a; faithfulness "
+                 "(CPR, CMD), wall time and agreement between methods are still measured")
+        lines += [f"{truth}; seeds {seeds}; device {grp.device.iloc[0]}; "
                   f"{int(grp.n_prompts.mode().iloc[0])} prompt pairs unless a row says otherwise.", ""]
         if gt_version != "none":
             graph = HeadGraph(*get_spec(model).shape)
@@ -271,7 +283,8 @@ def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) 
         for r in table.to_dict("records"):
             setting = r["setting"] if isinstance(r["setting"], str) else ""
             faith = "| n/a | n/a" if np.isnan(r["cpr"]) else f"| {r['cpr']:.3f} | {r['cmd']:.3f}"
-            lines.append(f"| {r['method']} | {r['level']} | {r['ROC AUC (mean ± sd)']} | {r['p']:.3f} | {r['r']:.3f} | "
+            pr = "n/a | n/a" if np.isnan(r["p"]) else f"{r['p']:.3f} | {r['r']:.3f}"
+            lines.append(f"| {r['method']} | {r['level']} | {r['ROC AUC (mean ± sd)']} | {pr} | "
                          f"{r['k']} {faith} | {r['wall']:.3f} | {int(r['degenerate'])}/{r['seeds']} | {r['metric']} | {setting} |")
         lines.append("")
         lines += agreement_lines(grp, cache_dir)

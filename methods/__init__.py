@@ -17,7 +17,7 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
     MethodSpec("eap_ig", "EAP with integrated gradients (Hanna et al. 2024)", eap_ig.Config, eap_ig.run, edges=True,
                setting="5 steps corrupted->clean embeddings; node = sum |incident edges|"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
-               setting="KL, corrupted-patching, tau in {1,3,5,7,9}e-5..e-2; node = sum |incident edges|"),
+               setting="KL (MSE where the output is a real value), corrupted-patching, tau in {1,3,5,7,9}e-5..e-2; node = sum |incident edges|"),
     MethodSpec("hisp", "head importance via |d metric / d head mask| (Michel et al. 2019)", hisp.Config, hisp.run,
                edges=False, setting="task metric gradient, mean |grad| over prompts"),
     MethodSpec("activation_patching", "patch each head from the corrupted run, |change in metric|",

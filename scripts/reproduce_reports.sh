@@ -14,8 +14,8 @@ for opt in positions=last "mse=sum input_scale=unit_msn" n_train_prompts=5 n_tra
 done
 $B run --task induction --method sae_codes --seeds 10 --n-prompts 250   # codes counted over more prompts
 # tracr-compiled models: third-party ground truth (auto-circuit's official edges).
-$B run --task tracr_reverse --method all --seeds 5
-$B run --task tracr_xproportion --method all --seeds 5
+$B run --task tracr_reverse --method all --seeds 10
+$B run --task tracr_xproportion --method all --seeds 10
 # MLP outputs as extra SAE-code nodes, where ground truth names an MLP (xproportion: head 1.0 and m0).
 $B run --task tracr_xproportion --method sae_codes --seeds 10 --set mlp_nodes=true
 # SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). Activation patching and

@@ -47,6 +47,8 @@ def test_cache_returns_the_same_run(tmp_path, induction_model):
     assert len(list(tmp_path.glob("*.json"))) == 1
     b = run_one(spec, cache_dir=tmp_path)
     assert pd.DataFrame(a.rows).equals(pd.DataFrame(b.rows)) and a.node_scores == b.node_scores  # NaN-aware
+    # the row's setting names the override that beats the documented "500 epochs"
+    assert all(r["setting"].startswith("overrides epochs=60 on: ") for r in a.rows)
 
 
 @pytest.mark.parametrize("argv, needle", [
