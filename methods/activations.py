@@ -9,16 +9,13 @@ from __future__ import annotations
 import torch
 from transformer_lens import HookedTransformer
 
+from bench.errors import MethodInputError
 from bench.tasks.base import PromptBatch
 from methods.base import batches
 
 
 class _StopForward(Exception):
     pass
-
-
-def has_mlps(model: HookedTransformer) -> bool:
-    return not model.cfg.attn_only
 
 
 @torch.no_grad()
@@ -28,8 +25,8 @@ def head_outputs(model: HookedTransformer, prompts: PromptBatch, positions: str 
     positions (``positions="mean"``) or at the final position (``"last"``); with ``mlps`` each layer's
     MLP output follows the heads (rows ``n_layers * n_heads + L``)."""
     cfg = model.cfg
-    if mlps and not has_mlps(model):
-        raise ValueError(f"mlp_nodes: model {cfg.model_name} is attention-only; it has no MLP outputs")
+    if mlps and cfg.attn_only:
+        raise MethodInputError(f"mlp_nodes: model {cfg.model_name} is attention-only; it has no MLP outputs")
     device = cfg.device
     n_rows = cfg.n_layers * cfg.n_heads + (cfg.n_layers if mlps else 0)
     out = torch.empty(len(prompts), n_rows, cfg.d_model, device=device)

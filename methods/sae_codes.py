@@ -16,7 +16,6 @@ import torch
 from torch import nn
 from transformer_lens import HookedTransformer
 
-from bench.errors import MethodInputError
 from bench.graph import INPUT, OUTPUT
 from bench.tasks.base import TaskPrompts
 from methods.activations import head_outputs
@@ -197,11 +196,8 @@ def _clock(x: torch.Tensor) -> float:
 
 
 def scaled_head_outputs(model: HookedTransformer, prompts: TaskPrompts, cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
-    try:
-        pos = head_outputs(model, prompts.positives, cfg.positions, mlps=cfg.mlp_nodes)  # [P, H (+L), d]
-        neg = head_outputs(model, prompts.negatives, cfg.positions, mlps=cfg.mlp_nodes)
-    except ValueError as exc:  # attention-only model asked for MLP nodes
-        raise MethodInputError(str(exc)) from None
+    pos = head_outputs(model, prompts.positives, cfg.positions, mlps=cfg.mlp_nodes)  # [P, H (+L), d]
+    neg = head_outputs(model, prompts.negatives, cfg.positions, mlps=cfg.mlp_nodes)
     if cfg.input_scale == "unit_msn":  # one scale for all rows: unit mean squared norm
         scale = torch.cat([pos, neg]).pow(2).sum(-1).mean().sqrt().clamp_min(1e-12)
         pos, neg = pos / scale, neg / scale
