@@ -79,17 +79,14 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    import json
-
     from bench.export import make_circuit, to_json
     from bench.graph import HeadGraph
-    from bench.harness import DEFAULT_CACHE
+    from bench.harness import DEFAULT_CACHE, load_cached
     from bench.models.registry import get_spec
 
-    path = DEFAULT_CACHE / f"{args.cache_key}.json"
-    if not path.is_file():
+    run = load_cached(DEFAULT_CACHE, args.cache_key)
+    if run is None:
         raise CdbenchError(f"no cached run {args.cache_key} in {DEFAULT_CACHE}; take a cache_key from the results CSV")
-    run = json.loads(path.read_text())
     row = run["rows"][0]
     if run["edge_scores"] is None:
         raise CdbenchError(f"method {row['method']} gives node scores only; a circuit export needs edge scores")

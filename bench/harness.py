@@ -176,6 +176,17 @@ def check(spec: RunSpec) -> None:
         ground_truth_model(spec.task, spec.gt_version)  # raises for a version the task does not ship
 
 
+def cache_file(cache_dir: Path, key: str) -> Path:
+    """Where the run with cache key ``key`` is stored (read back by the report for scores and curves)."""
+    return cache_dir / f"{key}.json"
+
+
+def load_cached(cache_dir: Path, key: str) -> dict | None:
+    """The stored run (rows, scores, faithfulness) for ``key``, or None where it is not on this machine."""
+    path = cache_file(cache_dir, key)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT_CACHE) -> RunResult:
     """One (method, task, model, seed) run, from the cache when it has been done before."""
     method = get_method(spec.method)
@@ -185,10 +196,9 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
     graph = loaded.graph
     gt = ground_truth_for(spec.task, loaded.stands_for, graph, spec.gt_version)
     key = cache_key(spec, config, gt)
-    path = cache_dir / f"{key}.json" if cache_dir else None
-    if path is not None and path.is_file():
-        data = json.loads(path.read_text())
-        return RunResult(**data)
+    cached = load_cached(cache_dir, key) if cache_dir else None
+    if cached is not None:
+        return RunResult(**cached)
 
     prompts = task.build(loaded, spec.n_prompts, spec.seed)
     torch.manual_seed(spec.seed)
@@ -222,8 +232,8 @@ def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = DEFAULT
     diagnostics = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float, str, bool))}
     out = RunResult(rows, nodes.tolist(), edges.tolist() if edges is not None else None, diagnostics,
                     dataclasses.asdict(faith), mlps.tolist() if mlps is not None else None)
-    if path is not None:
-        atomic_write_text(path, json.dumps(dataclasses.asdict(out)))
+    if cache_dir is not None:
+        atomic_write_text(cache_file(cache_dir, key), json.dumps(dataclasses.asdict(out)))
     return out
 
 

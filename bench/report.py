@@ -21,7 +21,7 @@ import seaborn as sns  # noqa: E402
 
 from bench.errors import CdbenchError  # noqa: E402
 from bench.graph import HeadGraph  # noqa: E402
-from bench.harness import DEFAULT_CACHE  # noqa: E402
+from bench.harness import DEFAULT_CACHE, load_cached  # noqa: E402
 from bench.io import atomic_write_bytes, atomic_write_text  # noqa: E402
 from bench.metrics import roc_curve  # noqa: E402
 from bench.models.registry import get_spec  # noqa: E402
@@ -73,10 +73,9 @@ def _roc_figure(df: pd.DataFrame, title: str, caption: str, cache_dir: Path) -> 
     curves = []
     for (method, level), grp in df.groupby(["method", "level"]):
         row = grp.sort_values("seed").iloc[0]
-        path = cache_dir / f"{row.cache_key}.json"
-        if not path.is_file():
+        data = load_cached(cache_dir, row.cache_key)
+        if data is None:
             continue
-        data = json.loads(path.read_text())
         scores = data["node_scores"] if level == "node" else data["edge_scores"]
         labels = [n in gt.heads for n in graph.nodes] if level == "node" else [e in gt.edges for e in graph.edges]
         fpr, tpr = roc_curve(np.array(scores), np.array(labels))
@@ -136,9 +135,9 @@ def agreement_lines(df: pd.DataFrame, cache_dir: Path) -> list[str]:
     """Spearman rank correlation between methods' node scores (lowest seed): agreement without ground truth."""
     scores = {}
     for method, grp in df[df.level == "node"].groupby("method"):
-        path = cache_dir / f"{grp.sort_values('seed').iloc[0].cache_key}.json"
-        if path.is_file():
-            scores[method] = pd.Series(json.loads(path.read_text())["node_scores"])
+        data = load_cached(cache_dir, grp.sort_values("seed").iloc[0].cache_key)
+        if data is not None:
+            scores[method] = pd.Series(data["node_scores"])
     if len(scores) < 2:
         return []
     corr = pd.DataFrame(scores).corr(method="spearman")
@@ -157,8 +156,8 @@ def missed_heads_lines(df: pd.DataFrame, gt: GroundTruth, graph: HeadGraph, cach
     seen only on positives), i.e. the method sees nothing in it; heads outside the circuit for contrast."""
     rows = []
     for method, grp in df[(df.level == "node") & df.method.str.startswith("sae_codes")].groupby("method"):
-        scores = [json.loads(p.read_text())["node_scores"] for p in (cache_dir / f"{k}.json" for k in grp.cache_key)
-                  if p.is_file()]
+        runs = (load_cached(cache_dir, k) for k in grp.cache_key)
+        scores = [run["node_scores"] for run in runs if run is not None]
         if scores:
             zero = (np.array(scores) == 0).mean(0)
             rows.append((method, len(scores), zero))
@@ -180,10 +179,10 @@ def _faithfulness_figure(df: pd.DataFrame, title: str, cache_dir: Path) -> bytes
     curves = []
     for method, grp in df[df.level == "node"].groupby("method"):
         row = grp.sort_values("seed").iloc[0]
-        path = cache_dir / f"{row.cache_key}.json"
-        if not path.is_file():
+        data = load_cached(cache_dir, row.cache_key)
+        if data is None:
             continue
-        faith = json.loads(path.read_text()).get("faithfulness")
+        faith = data.get("faithfulness")
         if faith:
             curves.append(pd.DataFrame({"fraction of heads in circuit": faith["fractions"],
                                         "faithfulness": faith["faithfulness"],
