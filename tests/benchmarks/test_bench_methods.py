@@ -53,6 +53,14 @@ SAE_SETTINGS = {"sae_codes": Config(), "sae_codes_tol": Config(tol=1e-4),
                 "sae_codes_fast_scaled": Config(lr=1e-2, epochs=100, mse="sum", input_scale="unit_msn")}
 
 
+STAGE_DIAGNOSTICS = ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")
+
+
+def _all_prompts(p) -> PromptBatch:
+    """Positives and negatives in one batch: what the SAE-code gather pushes through the model."""
+    return PromptBatch(torch.cat([p.clean.tokens, p.corrupted.tokens]), torch.cat([p.clean.lengths, p.corrupted.lengths]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["floor_forward", "gather", *SAE_SETTINGS])
 def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
@@ -60,7 +68,7 @@ def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
     over the same 400 prompts up to the last attention layer. Timing only: on random weights the
     paper-scale SAE collapses (flagged degenerate); the scaled setting fits for real at the same cost."""
     lm, p = gpt2_shaped
-    both = PromptBatch(torch.cat([p.clean.tokens, p.corrupted.tokens]), torch.cat([p.clean.lengths, p.corrupted.lengths]))
+    both = _all_prompts(p)
     benchmark.group = "gpt2-random: sae_codes vs forward floor"
     if stage == "floor_forward":
         benchmark.pedantic(forward_floor, args=(lm.model, both), rounds=5, iterations=1, warmup_rounds=1)
@@ -69,23 +77,21 @@ def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
     else:
         result = benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, SAE_SETTINGS[stage], 0),
                                     rounds=3, iterations=1)
-        benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")})
+        benchmark.extra_info.update({k: result.diagnostics[k] for k in STAGE_DIAGNOSTICS})
 
 
 def test_floor_forward_pass(benchmark, induction_model, prompts):
     """The physical floor: one forward pass over all positive and negative prompts, stopping after the
     last attention layer (methods.activations.forward_floor)."""
     benchmark.group = "sae_codes stages"
-    both = PromptBatch(torch.cat([prompts.clean.tokens, prompts.corrupted.tokens]),
-                       torch.cat([prompts.clean.lengths, prompts.corrupted.lengths]))
-    benchmark(forward_floor, induction_model.model, both)
+    benchmark(forward_floor, induction_model.model, _all_prompts(prompts))
 
 
 @pytest.mark.parametrize("setting", sorted(SAE_SETTINGS))
 def test_sae_codes_settings_end_to_end(benchmark, induction_model, prompts, setting):
     benchmark.group = "sae_codes stages"
     result = benchmark(METHODS["sae_codes"].run, induction_model.model, prompts, SAE_SETTINGS[setting], 0)
-    benchmark.extra_info.update({k: result.diagnostics[k] for k in ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")})
+    benchmark.extra_info.update({k: result.diagnostics[k] for k in STAGE_DIAGNOSTICS})
 
 
 def test_stage_gather(benchmark, induction_model, prompts):
