@@ -1,9 +1,15 @@
-"""The head-level computational graph that node and edge scores are indexed by.
+"""The computational graph that edge scores and edge ground truth are indexed by: ACDC's graph.
 
-Nodes are attention heads ``"L.H"``; edges run from ``INPUT`` (embeddings, and MLP outputs
-folded in) or an earlier-layer head to a later head's q, k or v input, or from a head to
-``OUTPUT`` (final residual stream, and downstream MLP inputs folded in). This is the
-ACDC/EAP head-level graph with MLPs absorbed into INPUT/OUTPUT.
+Senders write into the residual stream: ``INPUT`` (token + position embeddings, ACDC's
+``blocks.0.hook_resid_pre``), every head ``"L.H"`` (``attn.hook_result``) and every MLP ``"mL"``
+(``hook_mlp_out``). Receivers read it: each head's q, k and v inputs (``hook_q_input`` ...), each MLP's
+input (``hook_mlp_in``, port ``in``) and the final residual stream ``OUTPUT`` (``hook_resid_post``, port
+``out``). A sender feeds every receiver after it: a head of layer L reads INPUT, heads of layers < L and
+MLPs of layers < L; MLP L also reads the heads of layer L. On top of these additive edges ACDC counts one
+*internal* edge per head and port, from the port's input to the head's q/k/v (``hook_q_input -> hook_q``);
+cdbench writes it ``Edge("L.H", "L.H", "q")``. This is exactly ACDC's candidate set without its
+placeholder edges: 32,923 edges on GPT-2 small, 1,377 on attn-only-4l. The additive edges alone are
+auto-circuit's and MIB's graph (32,491 on GPT-2 small).
 """
 from __future__ import annotations
 
@@ -12,23 +18,40 @@ from functools import cached_property
 
 INPUT = "INPUT"
 OUTPUT = "OUTPUT"
-RECEIVER_INPUTS = ("q", "k", "v")
+HEAD_PORTS = ("q", "k", "v")
+MLP_PORT = "in"
+OUTPUT_PORT = "out"
 
 
 @dataclass(frozen=True)
 class Edge:
-    """One edge: ``sender`` output into ``receiver``'s ``port`` (q, k, v, or ``out`` for OUTPUT)."""
+    """``sender``'s output into ``receiver``'s ``port``; ``sender == receiver`` is the head's internal
+    q/k/v-input -> q/k/v edge."""
 
     sender: str
     receiver: str
     port: str
 
+    @property
+    def internal(self) -> bool:
+        return self.sender == self.receiver
+
     def __str__(self) -> str:
+        if self.internal:
+            return f"{self.receiver}[{self.port}_input]->{self.receiver}[{self.port}]"
         return f"{self.sender}->{self.receiver}[{self.port}]"
 
 
 def head_name(layer: int, head: int) -> str:
     return f"{layer}.{head}"
+
+
+def mlp_name(layer: int) -> str:
+    return f"m{layer}"
+
+
+def is_mlp(name: str) -> bool:
+    return name.startswith("m") and name[1:].isdigit()
 
 
 def parse_head(name: str) -> tuple[int, int]:
@@ -39,12 +62,21 @@ def parse_head(name: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def layer_of(name: str) -> int:
+    """The block a head or MLP sits in (INPUT -1; OUTPUT is not a component)."""
+    if name == INPUT:
+        return -1
+    return int(name[1:]) if is_mlp(name) else parse_head(name)[0]
+
+
 @dataclass(frozen=True)
-class HeadGraph:
-    """All candidate nodes and edges of a model with ``n_layers`` x ``n_heads`` attention heads."""
+class CircuitGraph:
+    """Every candidate node and edge of a model with ``n_layers`` x ``n_heads`` heads (and an MLP per
+    layer unless ``attn_only``). Nodes for the node level are the heads; MLPs are listed separately."""
 
     n_layers: int
     n_heads: int
+    attn_only: bool = True
 
     @cached_property
     def nodes(self) -> list[str]:
@@ -55,19 +87,107 @@ class HeadGraph:
         return {n: i for i, n in enumerate(self.nodes)}
 
     @cached_property
+    def mlps(self) -> list[str]:
+        return [] if self.attn_only else [mlp_name(layer) for layer in range(self.n_layers)]
+
+    @cached_property
+    def senders(self) -> list[str]:
+        """INPUT, then per layer its heads and its MLP (the order senders are stacked in by methods)."""
+        out = [INPUT]
+        for layer in range(self.n_layers):
+            out += [head_name(layer, h) for h in range(self.n_heads)]
+            out += [] if self.attn_only else [mlp_name(layer)]
+        return out
+
+    @cached_property
+    def sender_index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.senders)}
+
+    def senders_into(self, receiver: str) -> list[str]:
+        """The senders that can write into ``receiver`` (a head, an MLP or OUTPUT)."""
+        if receiver == OUTPUT:
+            return self.senders
+        layer = layer_of(receiver)
+        mlp_receiver = is_mlp(receiver)
+        return [s for s in self.senders if s == INPUT
+                or (is_mlp(s) and layer_of(s) < layer)
+                or (not is_mlp(s) and (layer_of(s) < layer or (mlp_receiver and layer_of(s) == layer)))]
+
+    @cached_property
     def edges(self) -> list[Edge]:
         out: list[Edge] = []
         for layer in range(self.n_layers):
-            senders = [INPUT] + [head_name(s, h) for s in range(layer) for h in range(self.n_heads)]
             for h in range(self.n_heads):
                 recv = head_name(layer, h)
-                out.extend(Edge(s, recv, p) for s in senders for p in RECEIVER_INPUTS)
-        out.extend(Edge(n, OUTPUT, "out") for n in self.nodes)
+                senders = self.senders_into(recv)
+                for port in HEAD_PORTS:
+                    out.extend(Edge(s, recv, port) for s in senders)
+                out.extend(Edge(recv, recv, port) for port in HEAD_PORTS)
+            if not self.attn_only:
+                m = mlp_name(layer)
+                out.extend(Edge(s, m, MLP_PORT) for s in self.senders_into(m))
+        out.extend(Edge(s, OUTPUT, OUTPUT_PORT) for s in self.senders)
         return out
 
     @cached_property
     def edge_index(self) -> dict[Edge, int]:
         return {e: i for i, e in enumerate(self.edges)}
 
-    def has_head(self, name: str) -> bool:
-        return name in self.node_index
+    @cached_property
+    def additive(self) -> list[int]:
+        """Indices of the non-internal edges: auto-circuit's and MIB's graph."""
+        return [i for i, e in enumerate(self.edges) if not e.internal]
+
+    def incoming(self, receiver: str, port: str) -> list[int]:
+        """Indices of the additive edges into ``receiver``'s ``port``."""
+        return [self.edge_index[Edge(s, receiver, port)] for s in self.senders_into(receiver)]
+
+    @cached_property
+    def blocks(self) -> list["Block"]:
+        """The additive edges grouped by receiver port, in edge order. Each block's senders are a prefix
+        of :attr:`senders` (everything written before the receiver reads), which lets a method score a
+        whole port with one matrix product."""
+        out, i = [], 0
+        edges = self.edges
+        while i < len(edges):
+            e = edges[i]
+            if e.internal:
+                i += 1
+                continue
+            n = len(self.senders_into(e.receiver))
+            out.append(Block(e.receiver, e.port, i, n))
+            i += n
+        return out
+
+    @cached_property
+    def internal_edges(self) -> list[tuple[int, "Block"]]:
+        """(index of each internal edge, the block of additive edges into the same head port)."""
+        by_port = {(b.receiver, b.port): b for b in self.blocks}
+        return [(i, by_port[(e.receiver, e.port)]) for i, e in enumerate(self.edges) if e.internal]
+
+    def _endpoints(self, index: dict[str, int]):
+        import torch
+
+        send = torch.tensor([index.get(e.sender, -1) if not e.internal else -1 for e in self.edges])
+        recv = torch.tensor([index.get(e.receiver, -1) for e in self.edges])
+        return send, recv
+
+    @cached_property
+    def endpoint_nodes(self):
+        """(sender head index, receiver head index) per edge as LongTensors, -1 where the end is no head."""
+        return self._endpoints(self.node_index)
+
+    @cached_property
+    def endpoint_mlps(self):
+        """(sender MLP layer, receiver MLP layer) per edge, -1 where the end is no MLP."""
+        return self._endpoints({m: i for i, m in enumerate(self.mlps)})
+
+
+@dataclass(frozen=True)
+class Block:
+    """The ``count`` additive edges into ``receiver``'s ``port``, starting at edge index ``start``."""
+
+    receiver: str
+    port: str
+    start: int
+    count: int

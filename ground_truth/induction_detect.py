@@ -15,7 +15,8 @@ import torch
 from transformer_lens import HookedTransformer
 
 from bench.graph import head_name
-from ground_truth.loader import ROOT, content_hash
+from ground_truth.build import expand
+from ground_truth.loader import ROOT, write
 
 # 0.2 = four times what a head spreading attention uniformly over the ~20 earlier positions gives.
 PREV_THRESHOLD = 0.2
@@ -71,13 +72,15 @@ def build(model: HookedTransformer, model_name: str) -> dict:
     no_gt = icl_drop(model, toks, gt)
     only_gt = icl_drop(model, toks, others)
     name = lambda hs: [head_name(*x) for x in hs]  # noqa: E731
-    return {
-        "schema": "cdbench.ground_truth/1", "task": "induction", "version": f"{model_name}.v1", "model": model_name,
+    data = {
+        "schema": "cdbench.ground_truth/2", "task": "induction", "version": f"{model_name}.v2", "model": model_name,
         "source": "cdbench: standard previous-token and induction detectors on the committed model "
                   "(ground_truth/induction_detect.py), checked by mean-ablation",
         "notes": f"previous-token score >= {PREV_THRESHOLD}, induction score >= {INDUCTION_THRESHOLD}, on {len(toks)} "
                  f"sequences BOS + R + R with |R| = {REPEAT_LEN}. Edges: INPUT -> previous-token (v), "
-                 "INPUT -> induction (q, v), previous-token -> induction (k), induction -> OUTPUT.",
+                 "INPUT -> induction (q, v), previous-token -> induction (k), induction -> OUTPUT, and the internal "
+                 "edges of those ports (rule class_edges).",
+        "graph": {"n_layers": cfg.n_layers, "n_heads": cfg.n_heads, "attn_only": bool(cfg.attn_only)},
         "detector_scores": {"previous_token": {head_name(lay, h): round(prev[lay, h].item(), 3)
                                                for lay in range(cfg.n_layers) for h in range(cfg.n_heads)},
                             "induction": {head_name(lay, h): round(ind[lay, h].item(), 3)
@@ -87,18 +90,21 @@ def build(model: HookedTransformer, model_name: str) -> dict:
                          "fraction_kept_ablating_all_other_heads": round(only_gt / full, 4)},
         "groups": {"previous_token": name(prev_heads), "induction": name(ind_heads)},
         "nodes": ["previous_token", "induction"],
-        "edges": [["INPUT", "previous_token", "v"], ["INPUT", "induction", "qv"],
-                  ["previous_token", "induction", "k"], ["induction", "OUTPUT", "out"]],
+        "construction": {"rule": "class_edges", "class_edges": [
+            ["INPUT", "previous_token", "v"], ["INPUT", "induction", "qv"],
+            ["previous_token", "induction", "k"], ["induction", "OUTPUT", "out"]]},
     }
+    data["edges"] = expand(data)
+    return data
 
 
 def main() -> None:
     from bench.models.induction import load
 
     data = build(load("cpu"), "induction-2l")
-    data["content_hash"] = content_hash(data)
-    path: Path = ROOT / "induction" / "induction-2l.v1.json"
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    path: Path = ROOT / "induction" / "induction-2l.v2.json"
+    path.parent.mkdir(exist_ok=True)
+    write(path, data)
     print(json.dumps({k: data[k] for k in ("groups", "causal_check")}, indent=2))
 
 

@@ -1,9 +1,10 @@
-"""Load, validate and expand ground-truth circuit files.
+"""Load and validate ground-truth circuit files (``ground_truth/<task>/<version>.json``).
 
-A file names nodes and edges compactly, by groups (``"name_mover": ["9.9", ...]``) and
-class-level edges (``["s_inhibition", "name_mover", "q"]``); the loader expands them onto the
-head-level graph of :mod:`bench.graph`, checks every head against the model's shape and
-checks the file's content hash, so an edited file cannot pass silently.
+A file holds the circuit's nodes (by group) and its explicit edge list on the edge graph of
+:mod:`bench.graph`, how that list was built (``construction``, see :mod:`ground_truth.rules`) and a
+content hash. Loading checks the hash, the file's ``task``/``version`` against its path, the graph shape
+it was built for against the model's, and every node and edge against the model's graph, so an edited
+or misplaced file cannot pass silently.
 """
 from __future__ import annotations
 
@@ -14,19 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import GroundTruthError, UnknownNameError
-from bench.graph import INPUT, OUTPUT, RECEIVER_INPUTS, Edge, HeadGraph, parse_head
+from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge, is_mlp, parse_head
 
 ROOT = Path(__file__).resolve().parent
-SCHEMA = "cdbench.ground_truth/1"
-REQUIRED = {"schema": str, "task": str, "version": str, "model": str, "source": str,
-            "nodes": list, "edges": list, "content_hash": str}
-# Which version a task uses unless the user names one (GROUND_TRUTH.md: default to the primary source).
-DEFAULTS = {"ioi": "wang2022.v1", "greater_than": "hanna2023.v1", "docstring": "heimersheim2023.v1"}
+SCHEMA = "cdbench.ground_truth/2"
+REQUIRED = {"schema": str, "task": str, "version": str, "model": str, "source": str, "graph": dict,
+            "groups": dict, "nodes": list, "edges": list, "content_hash": str}
 
 
 @dataclass(frozen=True)
 class GroundTruth:
-    """A ground-truth circuit expanded onto a model's head graph."""
+    """A ground-truth circuit checked against a model's graph."""
 
     task: str
     version: str
@@ -50,12 +49,47 @@ def content_hash(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()
 
 
+def write(path: Path, data: dict[str, Any]) -> str:
+    """Stamp ``data``'s content hash and write it; returns the hash."""
+    data = {k: v for k, v in data.items() if k != "content_hash"}
+    data["content_hash"] = content_hash(data)
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    return data["content_hash"]
+
+
+def _fail(path: Path, msg: str) -> GroundTruthError:
+    return GroundTruthError(f"ground-truth file {path}: {msg}")
+
+
+def read(path: Path, check_hash: bool = True) -> dict[str, Any]:
+    """The file's fields, checked for form (not yet against a model)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot read ({exc.__class__.__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise _fail(path, "top level must be a JSON object")
+    for key, typ in REQUIRED.items():
+        if not isinstance(data.get(key), typ):
+            raise _fail(path, f"field {key!r} missing or not a {typ.__name__}")
+    if data["schema"] != SCHEMA:
+        raise _fail(path, f"schema {data['schema']!r} is not {SCHEMA!r}")
+    if check_hash and data["content_hash"] != content_hash(data):
+        raise _fail(path, "content hash does not match the file; if the edit is deliberate, "
+                          f"bump the version and run `python -m ground_truth stamp {path}`")
+    return data
+
+
 def stamp(path: Path) -> str:
     """(Re)write ``path``'s content hash after a deliberate edit; returns the hash."""
-    data = json.loads(Path(path).read_text())
-    data["content_hash"] = content_hash(data)
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
-    return data["content_hash"]
+    return write(path, read(path, check_hash=False))
+
+
+def path_for(task: str, version: str) -> Path:
+    return ROOT / task / f"{version}.json"
 
 
 def available_versions(task: str | None = None) -> dict[str, list[str]]:
@@ -68,129 +102,77 @@ def available_versions(task: str | None = None) -> dict[str, list[str]]:
     return out
 
 
-def default_version(task: str) -> str:
-    versions = available_versions(task).get(task, [])
-    if not versions:
-        raise UnknownNameError(f"no ground truth for task {task!r}; shipped: {sorted(available_versions())}")
-    return DEFAULTS.get(task, versions[0])
-
-
-def ground_truth_model(task: str, version: str | None) -> str:
-    """The model a shipped ground truth is for, read without validating against any model."""
-    version = version or default_version(task)
-    path = ROOT / task / f"{version}.json"
+def header(task: str, version: str) -> dict[str, Any]:
+    """The shipped file's fields (form-checked, and its task/version checked against its path)."""
+    path = path_for(task, version)
     if not path.is_file():
         raise UnknownNameError(f"no ground-truth version {version!r} for task {task!r}; "
                                f"available: {available_versions(task).get(task, [])}")
-    return str(_read(path)["model"])
-
-
-def load(task: str, version: str | None, graph: HeadGraph) -> GroundTruth:
-    """Load ``ground_truth/<task>/<version>.json`` (default version if None) for ``graph``."""
-    version = version or default_version(task)
-    path = ROOT / task / f"{version}.json"
-    if not path.is_file():
-        have = available_versions(task).get(task, [])
-        raise UnknownNameError(f"no ground-truth version {version!r} for task {task!r}; available: {have}")
-    return load_file(path, graph)
-
-
-def _fail(path: Path, msg: str) -> GroundTruthError:
-    return GroundTruthError(f"ground-truth file {path}: {msg}")
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot read ({exc.__class__.__name__})") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise _fail(path, "top level must be a JSON object")
-    for key, typ in REQUIRED.items():
-        if not isinstance(data.get(key), typ):
-            raise _fail(path, f"field {key!r} missing or not a {typ.__name__}")
-    if data["schema"] != SCHEMA:
-        raise _fail(path, f"schema {data['schema']!r} is not {SCHEMA!r}")
-    if data["content_hash"] != content_hash(data):
-        raise _fail(path, "content hash does not match the file; if the edit is deliberate, "
-                          f"bump the version and run `python -m ground_truth stamp {path}`")
+    data = read(path)
+    if (data["task"], data["version"]) != (task, version):
+        raise _fail(path, f"says task {data['task']!r} version {data['version']!r}, but its path says "
+                          f"task {task!r} version {version!r}")
     return data
 
 
-def _check_node(path: Path, node: str, graph: HeadGraph, model: str) -> None:
-    if node.startswith("m") and node[1:].isdigit():
-        if int(node[1:]) >= graph.n_layers:
-            raise _fail(path, f"MLP {node} out of range for {model} ({graph.n_layers} layers)")
+def _check_node(path: Path, node: str, graph: CircuitGraph) -> None:
+    if is_mlp(node):
+        if node not in graph.mlps:
+            raise _fail(path, f"MLP {node} is not in the model (attention-only, or {graph.n_layers} layers)")
         return
     try:
         layer, head = parse_head(node)
     except ValueError as exc:
         raise _fail(path, str(exc)) from None
     if layer >= graph.n_layers or head >= graph.n_heads:
-        raise _fail(path, f"head {node} out of range for {model} ({graph.n_layers} layers x {graph.n_heads} heads)")
+        raise _fail(path, f"head {node} out of range ({graph.n_layers} layers x {graph.n_heads} heads)")
 
 
-def _layer(node: str) -> int:
-    return int(node[1:]) if node.startswith("m") else parse_head(node)[0]
+def check_fits(path: Path, data: dict[str, Any], graph: CircuitGraph) -> None:
+    """Raise unless the file was built for a graph of this shape."""
+    want = data["graph"]
+    have = {"n_layers": graph.n_layers, "n_heads": graph.n_heads, "attn_only": graph.attn_only}
+    if want != have:
+        raise _fail(path, f"built for a model of shape {want}, not {have}")
 
 
-def _project(sender: str, receiver: str, ports: str) -> list[Edge]:
-    """Map one node-level edge onto the head graph (MLPs fold into INPUT / OUTPUT)."""
-    s_mlp, r_mlp = sender.startswith("m"), receiver.startswith("m")
-    if sender not in (INPUT,) and receiver not in (OUTPUT,):
-        # MLP L sits after attention L in block L: it feeds heads of later layers only.
-        s_layer, r_layer = _layer(sender), _layer(receiver)
-        if (not s_mlp and not r_mlp and s_layer >= r_layer) or (s_mlp and not r_mlp and s_layer >= r_layer) \
-                or (not s_mlp and r_mlp and s_layer > r_layer):
-            return []
-    src = INPUT if s_mlp else sender
-    if r_mlp or receiver == OUTPUT:
-        return [] if src == INPUT else [Edge(src, OUTPUT, "out")]
-    return [Edge(src, receiver, p) for p in RECEIVER_INPUTS if p in ports]
-
-
-def load_file(path: Path, graph: HeadGraph) -> GroundTruth:
-    """Validate one file against ``graph`` and expand it; raises GroundTruthError with the reason."""
-    path = Path(path)
-    data = _read(path)
-    groups = data.get("groups", {})
-    if not isinstance(groups, dict) or not all(isinstance(v, list) for v in groups.values()):
-        raise _fail(path, "field 'groups' must map names to lists of nodes")
-
-    def resolve(name: Any) -> list[str]:
+def from_data(path: Path, data: dict[str, Any], graph: CircuitGraph) -> GroundTruth:
+    """Validate parsed file fields against ``graph`` and return the circuit."""
+    check_fits(path, data, graph)
+    groups = data["groups"]
+    if not all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in groups.values()):
+        raise _fail(path, "field 'groups' must map names to lists of node names")
+    nodes: list[str] = []
+    for name in data["nodes"]:
         if not isinstance(name, str):
             raise _fail(path, f"node {name!r} is not a string")
-        if name in (INPUT, OUTPUT):
-            return [name]
-        members = groups.get(name, [name])
-        for m in members:
-            _check_node(path, m, graph, data["model"])
-        return members
-
-    nodes = [n for g in data["nodes"] for n in resolve(g)]
+        nodes.extend(groups.get(name, [name]))
     if not nodes:
         raise _fail(path, "no nodes")
+    for n in nodes:
+        _check_node(path, n, graph)
     edges: set[Edge] = set()
     for item in data["edges"]:
-        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[2], str)):
-            raise _fail(path, f"edge {item!r} is not [sender, receiver, ports]")
-        sender, receiver, ports = item
-        if receiver == INPUT or sender == OUTPUT:
+        if not (isinstance(item, list) and len(item) == 3 and all(isinstance(x, str) for x in item)):
+            raise _fail(path, f"edge {item!r} is not [sender, receiver, port]")
+        if item[1] == INPUT or item[0] == OUTPUT:
             raise _fail(path, f"edge {item!r} runs backwards")
-        if not set(ports) <= set("qkv") and ports != "out":
-            raise _fail(path, f"edge {item!r}: ports must be letters of 'qkv' or 'out'")
-        for s in resolve(sender):
-            for r in resolve(receiver):
-                edges.update(_project(s, r, ports))
-    unknown = [e for e in edges if e not in graph.edge_index]
-    if unknown:
-        raise _fail(path, f"edge {unknown[0]} is not in the model's graph")
-    return GroundTruth(
-        task=data["task"], version=data["version"], model=data["model"], source=data["source"],
-        content_hash=data["content_hash"],
-        heads=frozenset(n for n in nodes if not n.startswith("m")),
-        mlps=frozenset(n for n in nodes if n.startswith("m")),
-        edges=frozenset(edges), path=str(path),
-    )
+        edge = Edge(*item)
+        if edge not in graph.edge_index:
+            raise _fail(path, f"edge {edge} is not in the model's graph")
+        edges.add(edge)
+    if not edges:
+        raise _fail(path, "no edges")
+    return GroundTruth(task=data["task"], version=data["version"], model=data["model"], source=data["source"],
+                       content_hash=data["content_hash"], heads=frozenset(n for n in nodes if not is_mlp(n)),
+                       mlps=frozenset(n for n in nodes if is_mlp(n)), edges=frozenset(edges), path=str(path))
+
+
+def load(task: str, version: str, graph: CircuitGraph) -> GroundTruth:
+    """Load ``ground_truth/<task>/<version>.json`` for ``graph``."""
+    return from_data(path_for(task, version), header(task, version), graph)
+
+
+def load_file(path: Path, graph: CircuitGraph) -> GroundTruth:
+    """Validate one file (anywhere) against ``graph``; raises GroundTruthError with the reason."""
+    return from_data(Path(path), read(Path(path)), graph)

@@ -1,60 +1,79 @@
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from bench.errors import GroundTruthError, UnknownNameError
-from bench.graph import Edge, HeadGraph, parse_head
-from ground_truth import available_versions, load, load_file
-from ground_truth.loader import content_hash
+from bench.graph import CircuitGraph, Edge
+from ground_truth import available_versions, header, load, load_file
+from ground_truth.build import expand
+from ground_truth.loader import ROOT, content_hash
 
-GPT2 = HeadGraph(12, 12)
-ATTN4L = HeadGraph(4, 8)
+GPT2 = CircuitGraph(12, 12, attn_only=False)
+ATTN4L = CircuitGraph(4, 8, attn_only=True)
+IOI_HEADS = {"9.9", "10.0", "9.6", "10.10", "10.6", "10.2", "10.1", "11.2", "9.7", "9.0", "11.9", "10.7", "11.10",
+             "7.3", "7.9", "8.6", "8.10", "5.5", "5.8", "5.9", "6.9", "0.1", "0.10", "3.0", "2.2", "4.11"}
 
 
-def test_published_head_sets():
-    ioi = load("ioi", "wang2022.v1", GPT2)
-    assert len(ioi.heads) == 26 and {"9.9", "10.0", "9.6", "9.0"} <= ioi.heads
-    variant = load("ioi", "oneill2024.v1", GPT2)
-    assert ioi.heads ^ variant.heads == {"9.0", "11.3"}
-    gt = load("greater_than", None, GPT2)
+def test_true_edges_equal_acdc_counts():
+    """ACDC's true-edge sets, counted from its code: IOI 1,041, greater-than 262, docstring 37."""
+    ioi = load("ioi", "wang2022.v2", GPT2)
+    assert len(ioi.edges) == 1_041 and ioi.heads == IOI_HEADS  # node set unchanged: Wang et al.'s 26 heads
+    gt = load("greater_than", "hanna2023.v2", GPT2)
+    assert len(gt.edges) == 262
     assert gt.heads == {"0.1", "0.3", "0.5", "5.5", "6.1", "6.9", "7.10", "8.11", "9.1"}
     assert gt.mlps == {"m0", "m1", "m2", "m3", "m8", "m9", "m10", "m11"}
-    doc = load("docstring", None, ATTN4L)
-    assert doc.version == "heimersheim2023.v1" and doc.heads == {"0.5", "1.2", "1.4", "2.0", "3.0", "3.6"}
-    assert load("docstring", "oneill2024.v1", ATTN4L).heads ^ doc.heads == {"1.2", "1.0"}
+    doc = load("docstring", "heimersheim2023.v2", ATTN4L)
+    assert len(doc.edges) == 37 and sum(e.internal for e in doc.edges) == 13
+    assert doc.heads == {"0.5", "1.2", "1.4", "2.0", "3.0", "3.6"}
 
 
-def test_edges_are_forward_and_typed():
-    ioi = load("ioi", None, GPT2)
-    for e in ioi.edges:
-        if e.sender != "INPUT" and e.receiver != "OUTPUT":
-            assert parse_head(e.sender)[0] < parse_head(e.receiver)[0], e
-    # S-inhibition heads take the name movers' queries; name movers feed the output.
-    assert Edge("7.3", "9.9", "q") in ioi.edges and Edge("7.3", "9.9", "k") not in ioi.edges
-    assert Edge("9.9", "OUTPUT", "out") in ioi.edges
-    # induction 6.9 cannot feed S-inhibition 7.x backwards, but 5.5 -> 7.3 k/v exists.
-    assert Edge("5.5", "7.3", "k") in ioi.edges and Edge("6.9", "7.3", "q") not in ioi.edges
-    doc = load("docstring", None, ATTN4L)
-    assert len(doc.edges) == 24 and Edge("1.4", "3.6", "q") in doc.edges
+def test_ioi_keeps_the_mlp_edges_acdc_counts():
+    """ACDC masks only non-circuit heads: circuit heads keep MLP -> q/k/v and head -> MLP edges."""
+    ioi = load("ioi", "wang2022.v2", GPT2)
+    assert Edge("m3", "7.3", "k") in ioi.edges  # S-inhibition k from an MLP, though INPUT feeds only its q
+    assert Edge("9.9", "m10", "in") in ioi.edges and Edge("9.9", "OUTPUT", "out") in ioi.edges
+    assert Edge("INPUT", "7.3", "k") not in ioi.edges and Edge("INPUT", "7.3", "q") in ioi.edges
+    assert Edge("m0", "m5", "in") in ioi.edges and Edge("INPUT", "OUTPUT", "out") in ioi.edges
+    assert not any("2.3" in (e.sender, e.receiver) for e in ioi.edges)  # a head outside the circuit
 
 
-def test_every_shipped_file_validates_against_its_model():
+def test_released_head_lists_are_separate_versions():
+    ioi, variant = load("ioi", "wang2022.v2", GPT2), load("ioi", "oneill2024.v2", GPT2)
+    assert ioi.heads ^ variant.heads == {"9.0", "11.3"}
+    doc, dvar = load("docstring", "heimersheim2023.v2", ATTN4L), load("docstring", "oneill2024.v2", ATTN4L)
+    assert doc.heads ^ dvar.heads == {"1.2", "1.0"}
+
+
+def test_every_file_rebuilds_from_its_construction_and_fits_its_model():
     from bench.models.registry import get_spec
 
     for task, versions in available_versions().items():
         for v in versions:
-            data = json.load(open(f"ground_truth/{task}/{v}.json"))
-            gt = load(task, v, HeadGraph(*get_spec(data["model"]).shape))
-            assert gt.heads and gt.edges and gt.content_hash == data["content_hash"]
+            data = header(task, v)
+            assert expand(data) == data["edges"], (task, v)
+            gt = load(task, v, get_spec(data["model"]).graph)
+            assert gt.heads and gt.edges
 
 
-def test_head_out_of_range_is_rejected():
-    with pytest.raises(GroundTruthError, match="out of range"):
-        load("ioi", None, ATTN4L)
+def test_a_file_for_another_shape_is_rejected():
+    with pytest.raises(GroundTruthError, match="built for a model of shape"):
+        load("ioi", "wang2022.v2", ATTN4L)
+
+
+def _variant(tmp_path, mutate, name="bad.json"):
+    data = json.loads((ROOT / "ioi" / "wang2022.v2.json").read_text())
+    mutate(data)
+    data["content_hash"] = content_hash(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
 
 
 def test_edited_file_is_rejected(tmp_path):
-    data = json.load(open("ground_truth/ioi/wang2022.v1.json"))
+    data = json.loads((ROOT / "ioi" / "wang2022.v2.json").read_text())
     data["groups"]["name_mover"].append("11.11")
     bad = tmp_path / "edited.json"
     bad.write_text(json.dumps(data))
@@ -65,18 +84,23 @@ def test_edited_file_is_rejected(tmp_path):
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop("edges"), "'edges' missing"),
     (lambda d: d.update(schema="other/9"), "schema"),
-    (lambda d: d["edges"].append(["name_mover", "INPUT", "q"]), "backwards"),
-    (lambda d: d["edges"].append(["name_mover", "OUTPUT", "x"]), "ports"),
+    (lambda d: d["edges"].append(["9.9", "INPUT", "q"]), "backwards"),
+    (lambda d: d["edges"].append(["9.9", "1.0", "q"]), "not in the model's graph"),
     (lambda d: d["groups"].update(name_mover=["nine.nine"]), "not a head name"),
+    (lambda d: d["groups"].update(name_mover=["12.0"]), "out of range"),
 ])
 def test_malformed_files_are_rejected(tmp_path, mutate, message):
-    data = json.load(open("ground_truth/ioi/wang2022.v1.json"))
-    mutate(data)
-    data["content_hash"] = content_hash(data)
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(data))
     with pytest.raises(GroundTruthError, match=message):
-        load_file(bad, GPT2)
+        load_file(_variant(tmp_path, mutate), GPT2)
+
+
+def test_task_and_version_must_match_the_path(tmp_path, monkeypatch):
+    root = tmp_path / "gt"
+    shutil.copytree(ROOT / "ioi", root / "ioi")
+    (root / "ioi" / "wang2022.v2.json").rename(root / "ioi" / "other.v9.json")
+    monkeypatch.setattr("ground_truth.loader.ROOT", root)
+    with pytest.raises(GroundTruthError, match="its path says"):
+        header("ioi", "other.v9")
 
 
 def test_not_json_and_unknown_version(tmp_path):
@@ -86,3 +110,10 @@ def test_not_json_and_unknown_version(tmp_path):
         load_file(bad, GPT2)
     with pytest.raises(UnknownNameError, match="available"):
         load("ioi", "nope.v9", GPT2)
+
+
+def test_stamp_on_malformed_json_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text("{not json")
+    out = subprocess.run([sys.executable, "-m", "ground_truth", "stamp", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "not valid JSON" in out.stderr
