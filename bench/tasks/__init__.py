@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from bench.errors import UnknownNameError
-from bench.tasks import docstring, greater_than, induction, ioi, tracr_tasks
+from bench.tasks import (docstring, greater_than, induction, ioi, planted_frac, planted_induction, planted_ioi,
+                         planted_reverse, tracr_tasks)
 from bench.tasks.base import Task, TaskPrompts
 from bench.tasks.jsonl import make_task
 
-TASKS: dict[str, Task] = {t.name: t for t in [induction.TASK, ioi.TASK, greater_than.TASK, docstring.TASK,
-                                              tracr_tasks.REVERSE, tracr_tasks.XPROPORTION]}
-# Which model each task's ground truth was published (or built) for.
-TASK_MODELS: dict[str, str] = {"induction": "induction-2l", "ioi": "gpt2", "greater_than": "gpt2",
-                               "docstring": "attn-only-4l", "tracr_reverse": "tracr-reverse",
-                               "tracr_xproportion": "tracr-xproportion"}
+TASKS: dict[str, Task] = {t.name: t for t in [
+    planted_ioi.TASK, planted_frac.TASK, planted_reverse.TASK, planted_induction.TASK,
+    induction.TASK, ioi.TASK, greater_than.TASK, docstring.TASK, tracr_tasks.REVERSE, tracr_tasks.XPROPORTION]}
 
 
 def get_task(name: str) -> Task:
@@ -23,4 +21,4 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "TASK_MODELS", "Task", "TaskPrompts", "get_task"]
+__all__ = ["TASKS", "Task", "TaskPrompts", "get_task"]

@@ -1,9 +1,11 @@
-"""Greater-than (Hanna et al. 2023): "The war lasted from the year 1732 to the year 17" -> a
-year > 32. Negatives / corrupted prompts use start year XX01, so no year is "greater" by much.
-With GPT-2's BPE, " 17" and "32" are single tokens and the answer is the two-digit year. Tokenizers
-with one token per digit (SmolLM2) get the digit form: the prompt ends "... to the year 17" and the
-answer is the next digit, the tens digit of the end year; the metric compares it with the start's
-tens digit, P(digit > tens) - P(digit <= tens), the same comparison one digit coarser."""
+"""Greater-than (Hanna et al. 2023) as the SAE-code paper's released generator builds it: "The {noun}
+lasted from the year {year} to the year {century}" with the released 67 nouns and start years 1200-1999
+whose last two digits cycle through 02..98 (balanced); the negative starts at {century}01, so no year is
+"greater" by much. The century is drawn per prompt; when a year and its XX01 negative tokenise to
+different lengths (which patching methods cannot pair), another century with the same two digits is
+taken. With GPT-2's BPE, " 17" and "32" are single tokens and the answer is the two-digit year; tokenizers
+with one token per digit (SmolLM2) get the digit form: the answer is the next digit, the tens digit of
+the end year, compared with the start's tens digit (the same comparison one digit coarser)."""
 from __future__ import annotations
 
 import random
@@ -12,16 +14,14 @@ import torch
 
 from bench.errors import CdbenchError
 from bench.tasks.base import PromptBatch, ProbDiff, Task, TaskPrompts
+from bench.tasks.text import data, encode, tokenizer
 
-NOUNS = ["war", "expedition", "siege", "reign", "journey", "campaign", "dynasty", "conflict", "pilgrimage",
-         "occupation", "voyage", "revolution", "strike", "drought", "blockade"]
-TEMPLATE = "The {noun} lasted from the year {cc}{yy} to the year {cc}"
+PROMPT_VERSION = "greater_than.oneill2024.v1"
+CENTURIES = range(12, 20)
 
 
 def build(loaded, n: int, seed: int) -> TaskPrompts:
-    tok = loaded.tokenizer
-    if tok is None:
-        raise CdbenchError(f"task greater_than needs a text tokenizer; model {loaded.name} has none")
+    tok = tokenizer(loaded, "greater_than")
     year_tokens = [tok.encode(f"{y:02d}") for y in range(100)]
     digit_form = any(len(t) != 1 for t in year_tokens)
     if digit_form:
@@ -29,20 +29,27 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
         if any(len(t) != 1 for t in year_tokens):
             raise CdbenchError("task greater_than needs two-digit years or single digits as single tokens; "
                                "this tokenizer has neither")
+    nouns = data("greater_than_oneill2024")["nouns"]
     rng = random.Random(seed)
     clean, corrupt, start = [], [], []
+    yy = 2
     while len(clean) < n:
-        noun, cc, yy = rng.choice(NOUNS), rng.randint(11, 17), rng.randint(2, 98)
-        a = tok.encode(TEMPLATE.format(noun=noun, cc=cc, yy=f"{yy:02d}"))
-        b = tok.encode(TEMPLATE.format(noun=noun, cc=cc, yy="01"))
-        if len(a) != len(b):  # " 1732" must split as " 17" + "32" like " 1701"
-            continue
-        clean.append(a)
-        corrupt.append(b)
-        start.append(yy // 10 if digit_form else yy)
+        noun = rng.choice(nouns)
+        for cc in rng.sample(list(CENTURIES), len(CENTURIES)):
+            a = encode(loaded, f"The {noun} lasted from the year {cc}{yy:02d} to the year {cc}")
+            b = encode(loaded, f"The {noun} lasted from the year {cc}01 to the year {cc}")
+            if len(a) == len(b):
+                clean.append(a)
+                corrupt.append(b)
+                start.append(yy // 10 if digit_form else yy)
+                break
+        yy = 2 if yy == 98 else yy + 1
     metric = ProbDiff(torch.tensor([t[0] for t in year_tokens]), torch.tensor(start))
+    version = PROMPT_VERSION + ("/tens-digit" if digit_form else "")
     return TaskPrompts("greater_than", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt), metric, seed,
-                       {"form": "tens digit" if digit_form else "two-digit year"})
+                       version)
 
 
-TASK = Task("greater_than", "year comparison; negatives start at XX01; metric P(year > start) - P(year <= start)", build)
+TASK = Task("greater_than", "year comparison, the released generator (67 nouns, years 1200-1999); negatives start at "
+            "XX01; metric P(year > start) - P(year <= start)", build, family="greater_than",
+            prompt_version=PROMPT_VERSION, gt_model="gpt2", default_gt="hanna2023.v2")

@@ -1,4 +1,4 @@
-"""Task ``induction`` on token-id models: continue a repeated random span (see induction_data)."""
+"""Task ``induction`` on the embedded token-id model: continue a repeated random span (see induction_data)."""
 from __future__ import annotations
 
 import torch
@@ -7,6 +7,7 @@ from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
 from bench.tasks.induction_data import task_prompts
 
 PROMPT_LEN = 24
+PROMPT_VERSION = "induction.cdbench.v1"
 
 
 def build(loaded, n: int, seed: int) -> TaskPrompts:
@@ -14,8 +15,9 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     d = task_prompts(torch.Generator().manual_seed(seed), n, PROMPT_LEN, vocab)
     lengths = torch.full((n,), PROMPT_LEN, dtype=torch.long)
     return TaskPrompts("induction", PromptBatch(d["clean"], lengths), PromptBatch(d["corrupted"], lengths.clone()),
-                       LogitDiff(d["answer"], d["wrong"]), seed, {"prompt_len": PROMPT_LEN})
+                       LogitDiff(d["answer"], d["wrong"]), seed, PROMPT_VERSION)
 
 
 TASK = Task("induction", "continue a repeated random-token span (positives) vs the same prompt with the first copy "
-            "replaced (negatives); metric logit(answer) - logit(corrupted-copy token)", build, needs_text_tokenizer=False)
+            "replaced (negatives); metric logit(answer) - logit(corrupted-copy token)", build, family="induction",
+            prompt_version=PROMPT_VERSION, gt_model="induction-2l", default_gt="induction-2l.v2")

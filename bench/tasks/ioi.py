@@ -1,51 +1,62 @@
-"""Indirect object identification (Wang et al. 2022): "When Mary and John went to the store,
-John gave a drink to" -> " Mary". Negatives / corrupted prompts are the ABC distribution: a third
-name replaces the second mention of the subject, so the indirect object cannot be inferred."""
+"""Indirect object identification (Wang et al. 2022) as the SAE-code paper's released generator builds
+it: Wang et al.'s 15 BABA templates and their 15 ABBA twins, the released 99 names (those that are one
+token with a leading space), the prompt cut before the indirect object. "When Mary and John went to the
+store, John gave a drink to" -> " Mary". The negative fills the same template with a third name C in the
+IO's slots and the IO in the first subject slot ("Mary and Tom went to the store. John gave a drink to"):
+no name is repeated, so the IO cannot be inferred. Metric: logit(IO) - logit(S)."""
 from __future__ import annotations
 
 import random
 
 import torch
 
-from bench.errors import CdbenchError
 from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
-from bench.tasks.text import single_tokens, token_id
+from bench.tasks.text import data, encode, single_tokens, token_id, tokenizer
 
-NAMES = [" Mary", " John", " Tom", " James", " Dan", " Sid", " Martin", " Amy", " Anna", " Kate", " Paul",
-         " Mark", " Lisa", " Sarah", " David", " Michael", " Rose", " Laura", " Peter", " Alice", " Steve",
-         " Jane", " Ben", " Emma", " Chris", " Kevin", " Brian", " Jack", " Adam", " Eric"]
-PLACES = ["store", "garden", "restaurant", "school", "hospital", "office", "house", "station"]
-OBJECTS = ["drink", "ring", "kiss", "bone", "basketball", "computer", "necklace", "snack"]
-# {A} and {B} are the two names; {S} is the repeated subject; the prompt ends before the IO.
-TEMPLATES = [
-    "When{A} and{B} went to the {place},{S} gave a {obj} to",
-    "Then,{A} and{B} went to the {place}.{S} gave a {obj} to",
-    "While{A} and{B} were working at the {place},{S} gave a {obj} to",
-    "After{A} and{B} went to the {place},{S} gave a {obj} to",
-    "Friends{A} and{B} found a {obj} at the {place}.{S} gave it to",
-    "When{A} and{B} got a {obj} at the {place},{S} decided to give it to",
-]
+PROMPT_VERSION = "ioi.oneill2024.v1"
+
+
+def abba(template: str) -> str:
+    """The ABBA twin of a BABA template: its first [B] and first [A] swap places."""
+    b, a = template.index("[B]"), template.index("[A]")
+    chars = list(template)
+    chars[b + 1], chars[a + 1] = "A", "B"
+    return "".join(chars)
+
+
+def templates() -> list[str]:
+    baba = data("ioi_oneill2024")["baba_templates"]
+    return [abba(t) for t in baba] + list(baba)
+
+
+def _fill(template: str, a: str, b: str, first_b: str, place: str, obj: str) -> str:
+    """Fill the slots, with ``first_b`` in the first [B] slot; the final " [A]" (the answer) is cut."""
+    assert template.endswith(" [A]")
+    body = template[: -len(" [A]")].replace("[PLACE]", place).replace("[OBJECT]", obj)
+    i = body.index("[B]")
+    body = body[:i] + first_b.strip() + body[i + 3:]
+    return body.replace("[A]", a.strip()).replace("[B]", b.strip())
 
 
 def build(loaded, n: int, seed: int) -> TaskPrompts:
-    tok = loaded.tokenizer
-    if tok is None:
-        raise CdbenchError(f"task ioi needs a text tokenizer; model {loaded.name} has none")
-    names = single_tokens(tok, NAMES)
+    tok = tokenizer(loaded, "ioi")
+    words = data("ioi_oneill2024")
+    names = single_tokens(tok, [" " + x for x in words["names"]])
+    temps = templates()
     rng = random.Random(seed)
     clean, corrupt, answer, wrong = [], [], [], []
-    for i in range(n):
+    for _ in range(n):
+        template = rng.choice(temps)
         io, s, c = rng.sample(names, 3)
-        a, b = (io, s) if i % 2 == 0 else (s, io)  # alternate ABBA / BABA orders
-        fill = dict(place=rng.choice(PLACES), obj=rng.choice(OBJECTS))
-        template = rng.choice(TEMPLATES)
-        clean.append(tok.encode(template.format(A=a, B=b, S=s, **fill)))
-        corrupt.append(tok.encode(template.format(A=a, B=b, S=c, **fill)))
+        place, obj = rng.choice(words["places"]), rng.choice(words["objects"])
+        clean.append(encode(loaded, _fill(template, io, s, s, place, obj)))
+        corrupt.append(encode(loaded, _fill(template, c, s, io, place, obj)))
         answer.append(token_id(tok, io))
         wrong.append(token_id(tok, s))
     return TaskPrompts("ioi", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), seed, {"templates": len(TEMPLATES)})
+                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), seed, PROMPT_VERSION)
 
 
-TASK = Task("ioi", "indirect object identification; negatives replace the repeated subject with a third name (ABC); "
-            "metric logit(IO) - logit(S)", build)
+TASK = Task("ioi", "indirect object identification, the released generator (30 templates, 99 names); negatives "
+            "'IO and C ..., S gave ... to'; metric logit(IO) - logit(S)", build, family="ioi",
+            prompt_version=PROMPT_VERSION, gt_model="gpt2", default_gt="wang2022.v2")
