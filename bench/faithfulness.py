@@ -1,70 +1,144 @@
-"""Faithfulness of the circuits a ranking implies (MIB-style), at node level.
+"""Faithfulness of the circuits a ranking implies, exactly as MIB's circuit track defines it
+(``MIB_circuit_track/evaluation.py``, with EAP-IG's ``Graph.apply_topn`` and ``prune``).
 
-For each fraction n of heads (MIB's grid), the circuit is the top-n heads by score; every head
-outside it is patched with its activation from the corrupted prompt (``hook_z``). Faithfulness
-f = (m(C) - m(empty)) / (m(M) - m(empty)), m the task metric averaged over prompts. CPR is the area
-under f over the fraction axis, CMD the area between f and 1 (MIB's definitions; lower CMD is
-better). Needs no ground truth, so it runs on any model."""
+For each circuit size pct in (0.1 %, 0.2 %, 0.5 %, 1 %, 2 %, 5 %, 10 %, 20 %, 50 %, 100 %), the circuit is the
+top floor(pct x N) items by score: edges of MIB's graph (cdbench's additive edges; N = their number) for a
+method with edge scores, heads (N = number of heads, MLPs always kept) for a node-only method. The circuit is
+pruned to what is connected (a component needs an edge in and an edge out), and every edge outside it is
+patched with its sender's activation on the corrupted prompt. Faithfulness f = (m(C) - m(empty)) /
+(m(M) - m(empty)), m the task metric averaged over prompts, empty = every edge patched (the corrupted run).
+CPR = trapezoidal area under f over the nominal percentages with items ranked by signed score; CMD = the
+area between f and 1 with items ranked by |score| (MIB's print_results reads CPR from the signed run and
+CMD from the absolute one). Where m(M) - m(empty) is not distinguishable from zero (its mean is within two
+standard errors of 0 over prompts) the ratio means nothing: CPR and CMD are NaN and ``status`` says why."""
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from transformer_lens import HookedTransformer
+from tqdm import tqdm
 
-from bench.tasks.base import TaskPrompts, last_logits
+from bench.graph import INPUT, OUTPUT, CircuitGraph
+from bench.tasks.base import TaskPrompts
 
-GRID = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+log = logging.getLogger(__name__)
+PERCENTAGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
 class FaithfulnessCurve:
-    fractions: list[float]  # fraction of heads in the circuit (after rounding up to whole heads)
-    faithfulness: list[float]
+    level: str  # "edge" (MIB edge level) or "node" (MIB node level: heads)
+    percentages: list[float]
+    n_items: list[int]
+    faithfulness: list[float]  # items ranked by signed score (CPR's curve)
+    faithfulness_abs: list[float]  # items ranked by |score| (CMD's curve)
     cpr: float
     cmd: float
+    m_full: float
+    m_empty: float
+    status: str  # "ok", or why CPR / CMD are NaN
+
+
+def mib_prune(graph: CircuitGraph, kept: torch.Tensor) -> torch.Tensor:
+    """EAP-IG's ``Graph.prune``: repeatedly drop components without an incoming or an outgoing edge in the
+    circuit (the embeddings always count as having input; the output is always present), then the edges
+    whose sender or receiver was dropped. ``kept`` is a bool mask over ``graph.edges`` (additive used)."""
+    index = {n: i for i, n in enumerate(graph.senders)} | {OUTPUT: len(graph.senders)}
+    add = torch.tensor(graph.additive)
+    send = torch.tensor([index[graph.edges[i].sender] for i in graph.additive])
+    recv = torch.tensor([index[graph.edges[i].receiver] for i in graph.additive])
+    on = kept[add].clone()
+    n_nodes = len(index)
+    while True:
+        has_out = torch.zeros(n_nodes, dtype=torch.bool).index_fill_(0, send[on], True)
+        has_in = torch.zeros(n_nodes, dtype=torch.bool).index_fill_(0, recv[on], True)
+        has_in[index[INPUT]] = True
+        alive = has_out & has_in
+        alive[index[OUTPUT]] = True
+        new = on & alive[send] & alive[recv]
+        if torch.equal(new, on):
+            break
+        on = new
+    out = torch.zeros_like(kept)
+    out[add] = on
+    return out
+
+
+def _top(scores: torch.Tensor, n: int, absolute: bool) -> torch.Tensor:
+    order = torch.argsort(scores.abs() if absolute else scores, descending=True, stable=True)
+    mask = torch.zeros(len(scores), dtype=torch.bool)
+    mask[order[:n]] = True
+    return mask
+
+
+def area(x: list[float], y: list[float]) -> float:
+    return float(sum((x[i + 1] - x[i]) * (y[i] + y[i + 1]) / 2 for i in range(len(x) - 1)))
 
 
 @torch.no_grad()
-def _metric_with_circuit(model: HookedTransformer, prompts: TaskPrompts, keep: torch.Tensor,
-                         corrupt_z: dict[str, torch.Tensor]) -> float:
-    """Mean metric with heads where ``keep`` is False patched from the corrupted run."""
-    def patch(z: torch.Tensor, hook) -> torch.Tensor:
-        layer = int(hook.name.split(".")[1])
-        drop = ~keep[layer]
-        z[:, :, drop] = corrupt_z[hook.name][:, :, drop]
-        return z
+def faithfulness_curve(model, prompts: TaskPrompts, node_scores: torch.Tensor,
+                       edge_scores: torch.Tensor | None) -> FaithfulnessCurve:
+    """MIB's faithfulness curve, CPR and CMD for one run's scores (edge level when there are edge scores)."""
+    from auto_circuit.utils.ablation_activations import src_ablations
+    from auto_circuit.utils.graph_utils import patch_mode
 
-    logits = model.run_with_hooks(prompts.clean.tokens.to(model.cfg.device),
-                                  fwd_hooks=[(lambda n: n.endswith("attn.hook_z"), patch)])
-    return prompts.metric(last_logits(logits, prompts.clean.to(model.cfg.device))).mean().item()
+    from methods.auto_circuit_bridge import patchable
 
+    bridge = patchable(model, prompts)
+    graph = bridge.graph
+    pm = bridge.pm
+    clean = prompts.clean.tokens.to(model.cfg.device)
+    patch_outs = src_ablations(pm, prompts.corrupted.tokens.to(model.cfg.device))
+    add = torch.tensor(graph.additive)
+    level = "edge" if edge_scores is not None else "node"
+    heads_of = graph.endpoint_nodes[0]
 
-def _area(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
+    def patched_for(keep_items: torch.Tensor) -> torch.Tensor:
+        """Edges to patch for a circuit given as kept edges (edge level) or kept heads (node level)."""
+        if level == "edge":
+            kept = torch.zeros(len(graph.edges), dtype=torch.bool)
+            kept[add] = keep_items
+        else:  # a dropped head's outgoing edges are patched; MLPs and the embeddings are unscored, always in
+            kept = torch.ones(len(graph.edges), dtype=torch.bool)
+            dropped = (heads_of >= 0) & ~keep_items[heads_of.clamp(min=0)]
+            kept[dropped] = False
+        return ~mib_prune(graph, kept)
 
+    def metric(patched: torch.Tensor) -> torch.Tensor:
+        bridge.set_patched(patched)
+        with patch_mode(pm, patch_outs):
+            return prompts.metric(pm(clean)[pm.out_slice]).float().cpu()
 
-@torch.no_grad()
-def faithfulness_curve(model: HookedTransformer, prompts: TaskPrompts, node_scores: torch.Tensor,
-                       grid: tuple[float, ...] = GRID) -> FaithfulnessCurve:
-    cfg = model.cfg
-    n_total = cfg.n_layers * cfg.n_heads
-    _, cache = model.run_with_cache(prompts.corrupted.tokens.to(cfg.device), names_filter=lambda n: n.endswith("attn.hook_z"))
-    corrupt_z = {k: v for k, v in cache.items()}
-    order = torch.argsort(node_scores.flatten().cpu(), descending=True, stable=True)
-    all_heads = torch.ones(cfg.n_layers, cfg.n_heads, dtype=torch.bool)
-    m_full = _metric_with_circuit(model, prompts, all_heads, corrupt_z)
-    m_empty = _metric_with_circuit(model, prompts, ~all_heads, corrupt_z)
-    denom = m_full - m_empty
-    fracs, faith = [], []
-    for frac in grid:
-        k = min(n_total, math.ceil(frac * n_total))
-        keep = torch.zeros(n_total, dtype=torch.bool)
-        keep[order[:k]] = True
-        m = _metric_with_circuit(model, prompts, keep.view(cfg.n_layers, cfg.n_heads), corrupt_z)
-        fracs.append(k / n_total)
-        faith.append((m - m_empty) / denom if abs(denom) > 1e-9 else float("nan"))
-    x, y = np.array(fracs), np.array(faith)
-    return FaithfulnessCurve(fracs, faith, _area(x, y), _area(x, np.abs(1 - y)))
+    items = edge_scores.float()[add] if level == "edge" else node_scores.float().flatten()
+    n_total = len(items)
+    sizes = [int(p * n_total) for p in PERCENTAGES]  # MIB: floor, nominal percentage on the x-axis
+    rankings = {"signed": False, "abs": True}
+    if bool((items >= 0).all()):
+        rankings = {"signed": True}  # non-negative scores: both rankings are the same circuit
+    jobs = [(name, n) for name in rankings for n in sizes]
+    bar = tqdm(total=len(jobs) + 2, desc="faithfulness", leave=False, disable=None)
+    m_full = metric(torch.zeros(len(graph.edges), dtype=torch.bool))
+    bar.update()
+    m_empty = metric(torch.ones(len(graph.edges), dtype=torch.bool))
+    bar.update()
+    diff = m_full - m_empty
+    denom = float(diff.mean())
+    se = float(diff.std() / math.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+    curves: dict[str, list[float]] = {name: [] for name in rankings}
+    for name, n in jobs:
+        m = metric(patched_for(_top(items, n, rankings[name]))).mean().item()
+        curves[name].append((m - m_empty.mean().item()) / denom if denom != 0 else float("nan"))
+        bar.update()
+    bar.close()
+    signed = curves["signed"]
+    absolute = curves.get("abs", signed)
+    ok = abs(denom) > 2 * se
+    status = "ok" if ok else (f"m(M) - m(empty) = {denom:.3g} is within 2 standard errors ({se:.3g}) of 0: "
+                              "the ratio is undefined")
+    x = list(PERCENTAGES)
+    cpr = area(x, signed) if ok else float("nan")
+    cmd = area(x, [abs(1 - f) for f in absolute]) if ok else float("nan")
+    return FaithfulnessCurve(level, x, sizes, [float(v) for v in signed], [float(v) for v in absolute], cpr, cmd,
+                             float(m_full.mean()), float(m_empty.mean()), status)

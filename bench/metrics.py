@@ -63,3 +63,22 @@ def precision_recall_at_k(scores: np.ndarray, labels: np.ndarray, k: int | None 
     take = k - above.sum()  # how many of the tied group make the top k
     hits = labels[above].sum() + take * labels[tied].sum() / tied.sum()
     return AtK(k, float(hits / k), float(hits / max(labels.sum(), 1)))
+
+
+def pareto_staircase_auc(points: list[tuple[float, float]]) -> float:
+    """ACDC's ROC area (``pessimistic_auc`` over Pareto-optimal points, acdc/acdc_graphics.py): the points
+    are the circuits a sweep found plus (0, 0) and (1, 1); a point is dropped when another has a strictly
+    lower false positive rate and a strictly higher true positive rate; the area under the staircase that
+    rises at each point's FPR is sum_i (1 - fpr_i) (tpr_i - tpr_{i-1})."""
+    pts = list(points) + [(0.0, 0.0), (1.0, 1.0)]
+    pareto = sorted({(x, y) for x, y in pts if not any(x1 < x and y1 > y for x1, y1 in pts)})
+    xs = np.array([p[0] for p in pareto])
+    ys = np.array([p[1] for p in pareto])
+    return float(np.sum((1 - xs)[1:] * np.diff(ys)))
+
+
+def circuit_points(kept: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:
+    """(FPR, TPR) of each circuit: ``kept`` is bool ``[n_circuits, n_items]``."""
+    labels = np.asarray(labels, dtype=bool)
+    pos, neg = max(labels.sum(), 1), max((~labels).sum(), 1)
+    return [(float((k & ~labels).sum() / neg), float((k & labels).sum() / pos)) for k in np.asarray(kept, dtype=bool)]

@@ -1,15 +1,19 @@
-"""ACDC (Conmy et al. 2023) through auto-circuit, at the paper's best setting: KL divergence to
-the clean output, edges patched from the corrupted prompts, over a sweep of thresholds tau.
+"""ACDC (Conmy et al. 2023) through auto-circuit, as the ACDC paper ran it: KL divergence to the clean
+output (squared error where the output is a real value, as its tracr runs), edges patched from the
+corrupted prompts, over the paper's per-task threshold sweep (its launch configuration,
+``experiments/launch_spreadsheet.py``: IOI 10^linspace(-6, 0, 31), greater-than 10^linspace(-6, -4, 11),
+docstring and induction 10^linspace(-4, 0, 21), tracr 10^linspace(-5, -1, 21)), on every prompt.
 
-An edge's score is the smallest tau at which ACDC removed it (never removed: above every tau), so
-thresholding the score at tau gives ACDC's circuit at tau and the sweep traces the ROC. ACDC is slow
-by design; each tau's outcome is cached on disk (``CDBENCH_ACDC_CACHE``) so an interrupted sweep resumes."""
+Each threshold tau gives one circuit (the edges ACDC keeps). An edge's score is the largest tau at which
+it is kept (0 if it never is), and a head's node score is the largest tau at which any incident edge is
+kept (ACDC's rule: a node is in the circuit when one of its edges is). The circuits themselves are returned
+as a sweep, which the harness scores the way ACDC scores its ROC (Pareto points, staircase area). Each tau's
+outcome is cached on disk under ``$CDBENCH_HOME/acdc`` so an interrupted sweep resumes."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,33 +21,52 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 from tqdm import tqdm
-from transformer_lens import HookedTransformer
 
-from bench.tasks.base import OutputValue, TaskPrompts
-from methods.auto_circuit_bridge import patchable, to_head_graph
-from methods.base import EdgeScores, HeadScores, MethodResult, graph_of
-from methods.edge_attribution import node_scores_from_edges
+from bench.home import acdc_dir
+from bench.io import atomic_write_text
+from bench.provenance import source_hash, versions
+from bench.tasks.base import TaskPrompts
+from methods.auto_circuit_bridge import Bridge, patchable
+from methods.base import EdgeScores, HeadScores, MethodResult, Sweep, mlp_scores_from_edges, node_scores_from_edges
 
 log = logging.getLogger(__name__)
-CACHE = Path(os.environ.get("CDBENCH_ACDC_CACHE", Path.home() / ".cache" / "cdbench" / "acdc"))
+
+
+def sweep(lo: float, hi: float, n: int) -> tuple[float, ...]:
+    return tuple(float(x) for x in 10 ** np.linspace(lo, hi, n))
 
 
 @dataclass(frozen=True)
 class Config:
-    tau_bases: tuple[int, ...] = (1, 3, 5, 7, 9)
-    tau_exps: tuple[int, ...] = (-5, -4, -3, -2)  # auto-circuit's default grid: 1e-5 ... 9e-2
-    target: str = "kl_div"
+    thresholds: tuple[float, ...] = sweep(-4, 0, 21)  # ACDC's docstring / induction KL sweep
+    target: str = "auto"  # "kl_div", "mse", or "auto": mse where the task's output is a real value
+
+    def __post_init__(self) -> None:
+        if not self.thresholds or any(not (t > 0 and np.isfinite(t)) for t in self.thresholds):
+            raise ValueError("thresholds must be positive finite numbers")
+        if self.target not in ("auto", "kl_div", "mse"):
+            raise ValueError(f"target must be auto, kl_div or mse, not {self.target!r}")
 
 
-def _run_key(model: HookedTransformer, clean: torch.Tensor, corrupt: torch.Tensor, target: str) -> str:
+# The ACDC paper's sweep per task family (experiments/launch_spreadsheet.py), KL (l2 for tracr).
+FAMILY_SETTINGS = {"ioi": {"thresholds": sweep(-6, 0, 31)}, "greater_than": {"thresholds": sweep(-6, -4, 11)},
+                   "docstring": {"thresholds": sweep(-4, 0, 21)}, "induction": {"thresholds": sweep(-4, 0, 21)},
+                   "tracr": {"thresholds": sweep(-5, -1, 21)}}
+
+
+def _run_key(model, prompts: TaskPrompts, target: str) -> str:
+    """Everything a threshold's outcome depends on: weights, prompts, target, code and library versions."""
     h = hashlib.sha256()
-    h.update(repr(model.cfg).encode())
-    h.update(model.W_E.detach().flatten()[:4096].cpu().numpy().tobytes())
-    h.update(clean.cpu().numpy().tobytes())
-    h.update(corrupt.cpu().numpy().tobytes())
-    h.update(target.encode())
+    weights = getattr(model, "weights_sha256", None)
+    if weights is None:  # a model that did not come through the registry: hash its parameters here
+        for name, t in sorted(model.state_dict().items()):
+            h.update(name.encode() + t.detach().float().cpu().contiguous().numpy().tobytes())
+    h.update(str(weights).encode())
+    h.update(prompts.content_hash().encode())
+    h.update(f"{target}|{source_hash()}|{versions()}|{model.cfg.device}".encode())
     return h.hexdigest()[:16]
 
 
@@ -60,49 +83,45 @@ def _quiet_auto_circuit() -> Iterator[None]:
         acdc_module.tqdm = old
 
 
-def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
-    with _quiet_auto_circuit():
-        return _run(model, prompts, config)
-
-
-def _run(model: HookedTransformer, prompts: TaskPrompts, config: Config) -> MethodResult:
+def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch.Tensor, float, bool]:
+    """(kept mask over the additive edges' cdbench indices, seconds, from cache) for one threshold."""
     from auto_circuit.prune_algos.ACDC import acdc_prune_scores
 
-    pm, dl, n_used = patchable(model, prompts)
-    batch = next(iter(dl))
-    # A numeric output (tracr x-proportion) has no distribution to take a KL of: ACDC uses MSE there, as its paper did.
-    target = "mse" if isinstance(prompts.metric, OutputValue) else config.target
-    key = _run_key(model, batch.clean, batch.corrupt, target)
-    taus = sorted(b * 10.0 ** e for b in config.tau_bases for e in config.tau_exps)
-    n_edges = len(graph_of(model).edges)
-    score = torch.full((n_edges,), float("inf"))
-    work_s, from_cache = 0.0, 0
+    if path.is_file():  # {"seconds": ..., "kept": [cdbench edge indices kept]}
+        entry = json.loads(path.read_text())
+        kept = torch.zeros(len(bridge.graph.edges), dtype=torch.bool)
+        kept[entry["kept"]] = True
+        return kept, float(entry["seconds"]), True
+    t0 = time.perf_counter()
+    with _quiet_auto_circuit():
+        ps = acdc_prune_scores(bridge.pm, bridge.loader, None, tao_exps=[0], tao_bases=[tau],  # type: ignore[list-item]
+                               faithfulness_target=target)
+    seconds = time.perf_counter() - t0
+    kept = torch.isinf(bridge.to_graph(ps, fill=0.0))
+    atomic_write_text(path, json.dumps({"tau": tau, "seconds": seconds, "kept": kept.nonzero().flatten().tolist()}))
+    return kept, seconds, False
+
+
+def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+    target = config.target if config.target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
+    bridge = patchable(model, prompts)
+    graph = bridge.graph
+    key = _run_key(model, prompts, target)
+    taus = sorted(config.thresholds)
+    score = torch.zeros(len(graph.edges))
+    kept_all, work_s, from_cache = [], 0.0, 0
     for tau in tqdm(taus, desc="ACDC tau sweep", leave=False, disable=None):
-        path = CACHE / key / f"tau={tau:.3e}.v2.json"
-        if path.is_file():  # {"seconds": time the sweep took, "kept": {auto-circuit edge name: kept at this tau}}
-            entry = json.loads(path.read_text())
-            from_cache += 1
-        else:
-            t0 = time.perf_counter()
-            b, e = f"{tau:.0e}".split("e")
-            ps = acdc_prune_scores(pm, dl, None, tao_exps=[int(e)], tao_bases=[int(b)], faithfulness_target=target)
-            entry = {"seconds": time.perf_counter() - t0,
-                     "kept": {edge.name: bool(torch.isinf(edge.prune_score(ps)).item()) for edge in pm.edges}}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(entry))
-            os.replace(tmp, path)
-        work_s += entry["seconds"]
-        kept_by_name = entry["kept"]
-        kept_mask = {e.dest.module_name: torch.zeros_like(e.patch_mask(pm).detach()) for e in pm.edges}
-        for edge in pm.edges:
-            kept_mask[edge.dest.module_name][edge.patch_idx] = float(kept_by_name[edge.name])
-        # a folded head-graph edge (MLPs into INPUT/OUTPUT) is in the circuit if any edge folded into it was kept
-        removed = to_head_graph(pm, kept_mask, model) == 0
-        score = torch.where(removed, torch.minimum(score, torch.tensor(tau)), score)
-    score = torch.where(torch.isinf(score), torch.tensor(max(taus) * 10), score)
-    return MethodResult(HeadScores(node_scores_from_edges(model, score)), EdgeScores(score),
+        kept, seconds, cached = _kept_at(bridge, tau, target, acdc_dir() / key / f"tau={tau:.6e}.json")
+        for i, block in graph.internal_edges:  # kept while any edge into the port is
+            kept[i] = kept[block.start: block.start + block.count].any()
+        kept_all.append(kept)
+        work_s += seconds
+        from_cache += cached
+        score = torch.where(kept, torch.tensor(tau), score)  # taus ascend: ends as the largest tau kept
+    nodes = node_scores_from_edges(graph, score)
+    return MethodResult(HeadScores(nodes, mlp_scores_from_edges(graph, score)), EdgeScores(score),
                         {"ablation": "corrupted-patching", "metric": f"{target} (ACDC)",
-                         "n_prompts_used": n_used, "n_taus": len(taus), "taus_from_cache": from_cache,
+                         "n_prompts_used": bridge.n_prompts, "n_taus": len(taus), "taus_from_cache": from_cache,
                          # the sweep's compute time even when some taus came from the cache (harness wall_s)
-                         "work_s": work_s})
+                         "work_s": work_s},
+                        Sweep("tau", taus, torch.stack(kept_all)))

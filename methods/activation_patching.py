@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
-from transformer_lens import HookedTransformer
 
 from bench.tasks.base import TaskPrompts, last_logits
 from methods.base import HeadScores, MethodResult, batches
@@ -17,9 +16,13 @@ from methods.base import HeadScores, MethodResult, batches
 class Config:
     batch_size: int = 64
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
 
 @torch.no_grad()
-def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     cfg = model.cfg
     effect = torch.zeros(cfg.n_layers, cfg.n_heads)
     dev = cfg.device

@@ -6,12 +6,16 @@ run. Head h's output is ``z_h @ W_O[h]``; averaging over positions commutes with
 the mean is taken on ``z`` first (cheap)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from transformer_lens import HookedTransformer
 
 from bench.errors import MethodInputError
 from bench.tasks.base import PromptBatch
 from methods.base import batches
+
+if TYPE_CHECKING:
+    from transformer_lens import HookedTransformer
 
 
 class _StopForward(Exception):
@@ -19,7 +23,7 @@ class _StopForward(Exception):
 
 
 @torch.no_grad()
-def head_outputs(model: HookedTransformer, prompts: PromptBatch, positions: str = "mean",
+def head_outputs(model: "HookedTransformer", prompts: PromptBatch, positions: str = "mean",
                  batch_size: int = 64, mlps: bool = False) -> torch.Tensor:
     """``[n_prompts, n_layers * n_heads (+ n_layers), d_model]``: each head's output, mean over real
     positions (``positions="mean"``) or at the final position (``"last"``); with ``mlps`` each layer's
@@ -60,7 +64,7 @@ def head_outputs(model: HookedTransformer, prompts: PromptBatch, positions: str 
 
 
 @torch.no_grad()
-def forward_floor(model: HookedTransformer, prompts: PromptBatch, batch_size: int = 64) -> None:
+def forward_floor(model: "HookedTransformer", prompts: PromptBatch, batch_size: int = 64) -> None:
     """The physical floor of any head-output method: one batched forward pass over ``prompts`` that
     stops after the last layer's attention, with no activation kept (timing reference only)."""
     last_hook = f"blocks.{model.cfg.n_layers - 1}.attn.hook_z"

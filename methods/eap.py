@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transformer_lens import HookedTransformer
-
 from bench.tasks.base import TaskPrompts
-from methods.base import EdgeScores, HeadScores, MethodResult
-from methods.edge_attribution import edge_attribution, node_scores_from_edges
+from methods.base import EdgeScores, HeadScores, MethodResult, graph_of, mlp_scores_from_edges, node_scores_from_edges
+from methods.edge_attribution import edge_attribution
 
 
 @dataclass(frozen=True)
 class Config:
     batch_size: int = 32
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
 
-def run(model: HookedTransformer, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
-    signed = edge_attribution(model, prompts, ig_steps=0, batch_size=config.batch_size)
-    edges = signed.abs()  # rank by magnitude: an edge that hurts the metric is in the circuit too
-    return MethodResult(HeadScores(node_scores_from_edges(model, signed)), EdgeScores(edges),
-                        {"ablation": "corrupted-patching", "metric": prompts.metric.name})
+
+def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+    signed = edge_attribution(model, prompts, None, batch_size=config.batch_size)
+    graph = graph_of(model)
+    return MethodResult(HeadScores(node_scores_from_edges(graph, signed), mlp_scores_from_edges(graph, signed)),
+                        EdgeScores(signed), {"ablation": "corrupted-patching", "metric": prompts.metric.name})

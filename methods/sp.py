@@ -1,0 +1,89 @@
+"""Subnetwork probing (Cao et al. 2021) as the ACDC paper used it for circuit discovery: learned
+hard-concrete masks, trained to keep the output faithful (KL to the clean output; squared error for a
+real-valued output) while a regulariser of strength lambda pushes masks off, with lambda swept to trace
+the ROC. This runs auto-circuit's ``subnetwork_probing_prune_scores`` once per lambda over edge masks
+(auto-circuit masks edges; the ACDC paper's SP masked nodes), with ablated edges taking the corrupted
+prompts' token-wise mean (auto-circuit's ablation for SP). The lambda grid is the ACDC paper's
+(``subnetwork_probing/launch_grid_fill.py``; tracr: 10^linspace(-3, 0, 11)); epochs and learning rate are
+auto-circuit's kind of schedule, far shorter than the paper's 10,000 epochs, so that a sweep runs on a CPU.
+
+At each lambda an edge is in the circuit when its mask keeps it (deterministic gate below 1/2). An edge's
+score is the largest lambda at which it is kept (0 if never); a head's, the largest lambda at which any
+incident edge is. The circuits are returned as a sweep for ACDC's Pareto-staircase AUC."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from bench.tasks.base import TaskPrompts
+from methods.acdc import _quiet_auto_circuit
+from methods.auto_circuit_bridge import patchable
+from methods.base import EdgeScores, HeadScores, MethodResult, Sweep, mlp_scores_from_edges, node_scores_from_edges
+
+# ACDC's subnetwork-probing grid for KL: 10^linspace(-2, 0, 11), 2..10, then 10..250 in 13 steps.
+ACDC_GRID = tuple(float(x) for x in np.concatenate([10 ** np.linspace(-2, 0, 11), np.linspace(1, 10, 10)[1:],
+                                                    np.linspace(10, 250, 13)[1:]]))
+
+
+@dataclass(frozen=True)
+class Config:
+    lambdas: tuple[float, ...] = ACDC_GRID
+    epochs: int = 100
+    lr: float = 0.1
+    target: str = "auto"  # "kl_div", "mse", or "auto": mse where the task's output is a real value
+
+    def __post_init__(self) -> None:
+        if not self.lambdas or any(not (x > 0 and np.isfinite(x)) for x in self.lambdas):
+            raise ValueError("lambdas must be positive finite numbers")
+        if self.epochs < 1 or not (self.lr > 0 and np.isfinite(self.lr)):
+            raise ValueError("epochs must be at least 1 and lr positive")
+        if self.target not in ("auto", "kl_div", "mse"):
+            raise ValueError(f"target must be auto, kl_div or mse, not {self.target!r}")
+
+
+FAMILY_SETTINGS = {"tracr": {"lambdas": tuple(float(x) for x in 10 ** np.linspace(-3, 0, 11))}}
+
+
+def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
+    import sys
+
+    import auto_circuit.prune_algos.subnetwork_probing as sp_module
+    from auto_circuit.prune_algos.subnetwork_probing import subnetwork_probing_prune_scores
+
+    target = config.target if config.target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
+    bridge = patchable(model, prompts)
+    graph = bridge.graph
+    lambdas = sorted(config.lambdas)
+    score = torch.zeros(len(graph.edges))
+    kept_all = []
+    t0 = time.perf_counter()
+    old_tqdm = sp_module.tqdm
+    sp_module.tqdm = partial(tqdm, disable=True)  # one bar over the lambda sweep, not one per training run
+    # auto-circuit calls torch.optim.adam.Adam; torch 2.13 removes the submodule from torch.optim's namespace
+    torch.optim.adam = sys.modules["torch.optim.adam"]  # type: ignore[attr-defined]
+    try:
+        for lam in tqdm(lambdas, desc="SP lambda sweep", leave=False, disable=None):
+            torch.manual_seed(seed)  # the hard-concrete samples
+            with _quiet_auto_circuit():
+                subnetwork_probing_prune_scores(bridge.pm, bridge.loader, None, learning_rate=config.lr,
+                                                epochs=config.epochs, regularize_lambda=lam, mask_fn="hard_concrete",
+                                                tree_optimisation=True, faithfulness_target=target)
+            masks = {k: v.detach() for k, v in bridge.pm.patch_masks.items()}
+            kept = bridge.to_graph(masks, fill=1.0) < 0  # a negative mask parameter: the gate keeps the edge
+            for i, block in graph.internal_edges:
+                kept[i] = kept[block.start: block.start + block.count].any()
+            kept_all.append(kept)
+            score = torch.where(kept, torch.tensor(lam), score)
+    finally:
+        sp_module.tqdm = old_tqdm
+        del torch.optim.adam
+    return MethodResult(HeadScores(node_scores_from_edges(graph, score), mlp_scores_from_edges(graph, score)),
+                        EdgeScores(score),
+                        {"ablation": "corrupted token-wise mean", "metric": f"{target} (SP)", "n_lambdas": len(lambdas),
+                         "sweep_s": time.perf_counter() - t0},
+                        Sweep("lambda", lambdas, torch.stack(kept_all)))
