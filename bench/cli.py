@@ -1,4 +1,7 @@
-"""``cdbench``: list what is here, run methods on tasks, write the report, fetch hub models."""
+"""``cdbench``: list what is here, run methods on tasks, write the report, export a circuit, fetch hub models.
+
+Every command checks its input before any work and answers a bad one with one line on stderr and exit
+code 2; deep-learning libraries are imported only once the input is known to be good."""
 from __future__ import annotations
 
 import argparse
@@ -13,8 +16,9 @@ RESULTS = Path("reports/results.csv")
 
 def _cmd_list(args: argparse.Namespace) -> None:
     from bench.models.registry import MODELS
-    from bench.tasks import TASK_MODELS, TASKS
-    from ground_truth import available_versions, default_version
+    from bench.presets import PRESETS
+    from bench.tasks import TASKS
+    from ground_truth import available_versions
     from methods import METHODS
 
     print("methods:")
@@ -22,53 +26,67 @@ def _cmd_list(args: argparse.Namespace) -> None:
         print(f"  {m.key:<22} {'node+edge' if m.edges else 'node':<10} {m.description}")
     print("tasks:")
     for t in TASKS.values():
-        print(f"  {t.name:<22} ground truth for {TASK_MODELS[t.name]:<13} {t.description}")
+        truth = f"ground truth for {t.gt_model} ({t.default_gt})" if t.gt_model else "no ground truth"
+        print(f"  {t.name:<22} {truth:<44} {t.description}")
     print("  jsonl:PATH             your prompt file (see README)")
+    print("  planted                every planted-circuit task (the default)")
     print("ground truth:")
     for task, versions in available_versions().items():
-        d = default_version(task)
+        d = TASKS[task].default_gt if task in TASKS else None
         print(f"  {task:<22} " + ", ".join(v + (" (default)" if v == d else "") for v in versions))
     print("models:")
     for s in MODELS.values():
         state = "present" if s.present() else f"ABSENT ({s.missing_hint})"
         print(f"  {s.name:<22} {s.weights:<10} {state}\n  {'':<22} source: {s.source}")
+    print("presets:")
+    for p in PRESETS.values():
+        print(f"  {p.name:<22} {p.description}")
 
 
-def _cmd_run(args: argparse.Namespace) -> None:
-    from bench.device import pick_device
-    from bench.harness import DEFAULT_CACHE, RunSpec, append_results, run_many
-    from bench.tasks import TASK_MODELS
-    from methods import METHODS
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bench.home import runs_dir
+    from bench.plan import plan_run
 
-    methods = list(METHODS) if args.method == "all" else args.method.split(",")
-    tasks = args.task.split(",")
-    if args.seeds < 1 or args.n_prompts < 1:
-        raise CdbenchError("--seeds and --n-prompts must be at least 1")
-    overrides = tuple(_parse_set(s) for s in args.set)
-    if overrides and len(methods) > 1:
-        raise CdbenchError("--set applies to one method; name it with --method")
-    device = pick_device(args.device)
-    specs = []
-    for t in tasks:
-        model = args.model or TASK_MODELS.get(t, "induction-2l")
-        specs += [RunSpec(m, t, model, seed, args.n_prompts, args.gt_version, overrides)
-                  for m in methods for seed in range(args.seed_start, args.seed_start + args.seeds)]
-    df = run_many(specs, device, None if args.no_cache else DEFAULT_CACHE)
-    append_results(df, args.results)
+    if args.executor == "ray":
+        from bench.ray_executor import check_available
+
+        check_available()  # before any work: a missing extra is a one-line error naming its install command
+
+    plan = plan_run(method=args.method, task=args.task, model=args.model, seeds=args.seeds, seed_start=args.seed_start,
+                    n_prompts=args.n_prompts, gt_version=args.gt_version, sets=args.set, device=args.device,
+                    results=args.results, preset=args.preset)
+    for w in plan.warnings:
+        print(f"cdbench: warning: {w}", file=sys.stderr)
+    cache = None if args.no_cache else runs_dir()
+    if args.executor == "ray":
+        from bench.ray_executor import run_plan_on_ray
+
+        outcome = run_plan_on_ray(plan, cache, args.ray_address)
+    else:
+        from bench.runner import run_plan
+
+        outcome = run_plan(plan, cache)
+    _summary(outcome.rows, args.results)
+    if outcome.failures:
+        print(f"cdbench: error: {len(outcome.failures)} of {len(plan.specs)} runs failed (each named above); "
+              f"the rows of the other {len(plan.specs) - len(outcome.failures)} are in {args.results}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _summary(rows: list[dict], results: Path) -> None:
+    import pandas as pd
+
+    if not rows:
+        return
+    df = pd.DataFrame(rows)
     summary = df.groupby(["task", "model", "weights", "gt_version", "method", "level"], dropna=False).agg(
-        auc=("auc", "mean"), auc_sd=("auc", "std"), p_at_k=("precision_at_k", "mean"), wall_s=("wall_s", "median"),
-        seeds=("seed", "nunique"))
+        auc=("auc", "mean"), auc_sd=("auc", "std"), null_auc=("null_auc", "mean"), p_at_k=("precision_at_k", "mean"),
+        wall_s=("wall_s", "median"), seeds=("seed", "nunique"))
     print(summary.round(3).to_string())
     if (df["weights"] == "random").any():
         print("note: random-weight stand-in models: timings are real, AUCs are meaningless (plumbing only)")
-    print(f"appended {len(df)} rows to {args.results}")
-
-
-def _parse_set(item: str) -> tuple[str, str]:
-    if "=" not in item:
-        raise CdbenchError(f"--set wants KEY=VALUE, got {item!r}")
-    k, v = item.split("=", 1)
-    return k.strip(), v.strip()
+    print(f"recorded {len(df)} rows in {results}")
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
@@ -79,21 +97,16 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    from bench.export import make_circuit, to_json
-    from bench.graph import HeadGraph
-    from bench.harness import DEFAULT_CACHE, load_cached
-    from bench.models.registry import get_spec
+    import re
 
-    run = load_cached(DEFAULT_CACHE, args.cache_key)
-    if run is None:
-        raise CdbenchError(f"no cached run {args.cache_key} in {DEFAULT_CACHE}; take a cache_key from the results CSV")
-    row = run["rows"][0]
-    if run["edge_scores"] is None:
-        raise CdbenchError(f"method {row['method']} gives node scores only; a circuit export needs edge scores")
-    graph = HeadGraph(*get_spec(row["model"]).shape)
-    meta = {k: row[k] for k in ("method", "task", "model", "seed", "config_hash", "gt_version", "cache_key")}
-    to_json(make_circuit(graph, run["node_scores"], run["edge_scores"], args.top_k, meta), args.out)
-    print(f"wrote {args.out} (top {args.top_k} of {len(graph.edges)} edges in the circuit)")
+    if not re.fullmatch(r"[0-9a-f]{16}", args.cache_key):
+        raise CdbenchError(f"--cache-key {args.cache_key!r} is not a cache key (16 hex digits from the results file)")
+    if args.top_k < 1:
+        raise CdbenchError(f"--top-k must be at least 1, not {args.top_k}")
+    from bench.export import export_run
+
+    n_edges = export_run(args.results, args.cache_key, args.top_k, args.out)
+    print(f"wrote {args.out} (top {args.top_k} of {n_edges} edges in the circuit)")
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
@@ -108,24 +121,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="methods, tasks, ground-truth versions, models and whether they are present")
-    r = sub.add_parser("run", help="run methods on a task and append rows to the results CSV")
-    r.add_argument("--task", default="induction", help="task name(s), comma-separated, or jsonl:PATH")
-    r.add_argument("--method", default="all", help="method key(s), comma-separated, or 'all'")
+    r = sub.add_parser("run", help="run methods on tasks and record rows in the results CSV")
+    r.add_argument("--task", default=None, help="task name(s), comma-separated, 'planted' (the default suite) or jsonl:PATH")
+    r.add_argument("--method", default=None, help="method key(s), comma-separated, or 'all' (the default)")
     r.add_argument("--model", default=None, help="model name (default: the task's ground-truth model)")
     r.add_argument("--seeds", type=int, default=3, help="number of seeds")
     r.add_argument("--seed-start", type=int, default=0)
-    r.add_argument("--n-prompts", type=int, default=100, help="clean/corrupted prompt pairs")
+    r.add_argument("--n-prompts", type=int, default=None, help="positive/negative prompt pairs (default 100)")
     r.add_argument("--gt-version", default=None, help="ground-truth version (default: the task's default)")
+    r.add_argument("--preset", default=None, help="a named reproduction, e.g. 'paper' (see cdbench list)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a method setting")
     r.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
     r.add_argument("--results", type=Path, default=RESULTS)
     r.add_argument("--no-cache", action="store_true", help="recompute even if a cached run exists")
-    rep = sub.add_parser("report", help="regenerate reports/README.md and figures from the results CSV")
+    r.add_argument("--executor", choices=("local", "ray"), default="local", help="run in this process or on Ray")
+    r.add_argument("--ray-address", default=None, help="a running Ray cluster (default: start a local one)")
+    rep = sub.add_parser("report", help="regenerate reports/README.md and figures from reports/ alone")
     rep.add_argument("--results", type=Path, default=RESULTS)
     rep.add_argument("--out", type=Path, default=Path("reports"))
-    ex = sub.add_parser("export", help="write a cached run's circuit as EAP-IG/MIB-style graph JSON")
+    ex = sub.add_parser("export", help="write a recorded run's circuit as EAP-IG/MIB-style graph JSON")
     ex.add_argument("--cache-key", required=True, help="the run's cache_key column in the results CSV")
-    ex.add_argument("--top-k", type=int, default=20, help="edges marked in_graph (highest scores)")
+    ex.add_argument("--top-k", type=int, default=20, help="edges marked in_graph (highest |scores|)")
+    ex.add_argument("--results", type=Path, default=RESULTS)
     ex.add_argument("--out", type=Path, required=True)
     sub.add_parser("fetch-models", help="download gpt2 and attn-only-4l from the Hugging Face hub (needs network)")
     return p
@@ -134,17 +151,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cmds = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "export": _cmd_export,
-            "fetch-models": _cmd_fetch}
+    cmds = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "export": _cmd_export, "fetch-models": _cmd_fetch}
     try:
-        cmds[args.cmd](args)
+        return cmds[args.cmd](args) or 0
     except CdbenchError as exc:
         print(f"cdbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("cdbench: interrupted; finished runs are cached and results files are intact", file=sys.stderr)
+        print("cdbench: interrupted; finished runs are recorded and the results file is intact", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

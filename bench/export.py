@@ -1,18 +1,21 @@
-"""Write a found circuit as graph JSON close to the EAP-IG / MIB format, and read it back.
+"""Write a found circuit as graph JSON in the shape of EAP-IG's ``Graph.to_json`` (MIB's interchange
+format), and read it back.
 
-Node names follow EAP-IG: ``input``, ``a{layer}.h{head}``, ``logits``; edges ``sender->receiver<port>``
-with port q/k/v for heads (no port for ``logits``). Each node and edge carries its score and an
-``in_graph`` flag (top-k edges by score, or score >= a threshold)."""
+Node names follow EAP-IG: ``input``, ``a{layer}.h{head}``, ``m{layer}``, ``logits``; edges
+``sender->receiver<q|k|v>`` into a head, ``sender->receiver`` otherwise. Only the additive edges are
+written (EAP-IG's graph has no internal q/k/v edges). Each node and edge carries its score and an
+``in_graph`` flag: the top-k edges by |score| and the nodes they touch."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.graph import INPUT, OUTPUT, Edge, HeadGraph
+from bench.errors import CdbenchError
+from bench.graph import INPUT, MLP_PORT, OUTPUT, OUTPUT_PORT, CircuitGraph, Edge, is_mlp
 from bench.io import atomic_write_text
 
-FORMAT = "cdbench.circuit/1 (EAP-IG Graph.to_json-like)"
+FORMAT = "cdbench.circuit/2 (EAP-IG Graph.to_json-like)"
 
 
 def _name(node: str) -> str:
@@ -20,6 +23,8 @@ def _name(node: str) -> str:
         return "input"
     if node == OUTPUT:
         return "logits"
+    if is_mlp(node):
+        return node
     layer, head = node.split(".")
     return f"a{layer}.h{head}"
 
@@ -29,12 +34,14 @@ def _unname(name: str) -> str:
         return INPUT
     if name == "logits":
         return OUTPUT
+    if is_mlp(name):
+        return name
     layer, head = name[1:].split(".h")
     return f"{layer}.{head}"
 
 
 def edge_name(e: Edge) -> str:
-    port = "" if e.receiver == OUTPUT else f"<{e.port}>"
+    port = f"<{e.port}>" if e.port in "qkv" else ""
     return f"{_name(e.sender)}->{_name(e.receiver)}{port}"
 
 
@@ -43,12 +50,13 @@ def parse_edge_name(name: str) -> Edge:
     if rest.endswith(">"):
         receiver, port = rest[:-1].split("<")
         return Edge(_unname(sender), _unname(receiver), port)
-    return Edge(_unname(sender), _unname(rest), "out")
+    receiver = _unname(rest)
+    return Edge(_unname(sender), receiver, OUTPUT_PORT if receiver == OUTPUT else MLP_PORT)
 
 
 @dataclass(frozen=True)
 class Circuit:
-    graph: HeadGraph
+    graph: CircuitGraph
     node_scores: dict[str, float]
     edge_scores: dict[Edge, float]
     edges_in: frozenset[Edge]
@@ -56,24 +64,26 @@ class Circuit:
 
     @property
     def nodes_in(self) -> frozenset[str]:
-        """Heads touched by an in-graph edge."""
-        return frozenset(n for e in self.edges_in for n in (e.sender, e.receiver) if n in self.graph.node_index)
+        """Components touched by an in-graph edge."""
+        return frozenset(n for e in self.edges_in for n in (e.sender, e.receiver) if n not in (INPUT, OUTPUT))
 
 
-def make_circuit(graph: HeadGraph, node_scores: list[float], edge_scores: list[float], top_k: int, meta: dict) -> Circuit:
-    order = sorted(range(len(edge_scores)), key=lambda i: -edge_scores[i])[:top_k]
-    return Circuit(graph, dict(zip(graph.nodes, node_scores)), dict(zip(graph.edges, edge_scores)),
+def make_circuit(graph: CircuitGraph, node_scores: list[float], edge_scores: list[float], top_k: int, meta: dict) -> Circuit:
+    additive = [i for i in graph.additive]
+    order = sorted(additive, key=lambda i: -abs(edge_scores[i]))[:top_k]
+    return Circuit(graph, dict(zip(graph.nodes, node_scores)), {graph.edges[i]: edge_scores[i] for i in additive},
                    frozenset(graph.edges[i] for i in order), meta)
 
 
 def to_json(circuit: Circuit, path: Path) -> None:
     nodes_in = circuit.nodes_in
+    g = circuit.graph
     data = {
         "format": FORMAT,
-        "cfg": {"n_layers": circuit.graph.n_layers, "n_heads": circuit.graph.n_heads, "parallel_attn": False},
+        "cfg": {"n_layers": g.n_layers, "n_heads": g.n_heads, "attn_only": g.attn_only, "parallel_attn": False},
         "meta": circuit.meta,
         "nodes": {"input": {"score": None, "in_graph": True}, "logits": {"score": None, "in_graph": True},
-                  **{_name(n): {"score": s, "in_graph": n in nodes_in} for n, s in circuit.node_scores.items()}},
+                  **{_name(n): {"score": circuit.node_scores.get(n), "in_graph": n in nodes_in} for n in g.nodes + g.mlps}},
         "edges": {edge_name(e): {"score": s, "in_graph": e in circuit.edges_in} for e, s in circuit.edge_scores.items()},
     }
     atomic_write_text(Path(path), json.dumps(data, indent=1) + "\n")
@@ -81,8 +91,28 @@ def to_json(circuit: Circuit, path: Path) -> None:
 
 def from_json(path: Path) -> Circuit:
     data = json.loads(Path(path).read_text())
-    graph = HeadGraph(data["cfg"]["n_layers"], data["cfg"]["n_heads"])
+    cfg = data["cfg"]
+    graph = CircuitGraph(cfg["n_layers"], cfg["n_heads"], cfg.get("attn_only", True))
     nodes = {_unname(k): v["score"] for k, v in data["nodes"].items() if k not in ("input", "logits")}
     edges = {parse_edge_name(k): v for k, v in data["edges"].items()}
     return Circuit(graph, nodes, {e: v["score"] for e, v in edges.items()},
                    frozenset(e for e, v in edges.items() if v["in_graph"]), data.get("meta", {}))
+
+
+def export_run(results: Path, key: str, top_k: int, out: Path) -> int:
+    """Write the circuit of the recorded run ``key`` (its run file beside ``results``); returns the number of
+    candidate edges."""
+    from bench.models.registry import get_spec
+    from bench.results import read_run, runs_dir_for
+
+    run = read_run(runs_dir_for(results) / f"{key}.json.gz")
+    if run is None:
+        raise CdbenchError(f"no recorded run {key} in {runs_dir_for(results)}; take a cache_key from {results}")
+    row = run["rows"][0]
+    scores = run["scores"]
+    if scores["edge_scores"] is None:
+        raise CdbenchError(f"method {row['method']} gives node scores only; a circuit export needs edge scores")
+    graph = get_spec(row["model"]).graph
+    meta = {k: row[k] for k in ("method", "task", "model", "seed", "config_hash", "gt_version", "cache_key")}
+    to_json(make_circuit(graph, scores["node_scores"], scores["edge_scores"], top_k, meta), out)
+    return len(graph.additive)

