@@ -1,0 +1,53 @@
+"""The grid on a real local Ray (2 CPUs) gives the same rows as the same grid run locally, and a failing run
+among good ones is reported without stopping them."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from bench.plan import plan_run
+from bench.runner import run_plan
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+TIMINGS = ["wall_s", "faith_s"]  # the only columns allowed to differ between two computations of a run
+
+
+def _plan(results, tasks="induction", methods="random,sae_codes", model=None):
+    return plan_run(method=methods, task=tasks, model=model, seeds=2, seed_start=0, n_prompts=24, gt_version=None,
+                    sets=["epochs=80"] if methods == "sae_codes" else [], device="cpu", results=results)
+
+
+def test_ray_rows_equal_local_rows(tmp_path):
+    from bench.ray_executor import run_plan_on_ray
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each one-CPU Ray task runs, so the floating point is the same
+    try:
+        local = run_plan(_plan(tmp_path / "local" / "results.csv", methods="random,eap"), cache_dir=None)
+    finally:
+        torch.set_num_threads(threads)
+    remote = run_plan_on_ray(_plan(tmp_path / "ray" / "results.csv", methods="random,eap"), cache_dir=tmp_path / "cache",
+                             num_cpus=2)
+    assert not local.failures and not remote.failures
+    a = pd.read_csv(tmp_path / "local" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
+    b = pd.read_csv(tmp_path / "ray" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
+    assert len(a) == 2 * 2 * 2  # 2 methods x 2 seeds x (node, edge)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert len(list((tmp_path / "cache").glob("*.json.gz"))) == 4  # the driver wrote every run's cache entry
+    assert len(list((tmp_path / "ray" / "runs").glob("*.json.gz"))) == 4
+
+
+def test_a_failing_ray_run_is_reported_and_the_others_finish(tmp_path, capsys):
+    from bench.ray_executor import run_plan_on_ray
+
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    rec = {"clean": "When Mary and John went out, John gave a drink to", "corrupted": "When Mary and John went out, Tom gave a drink to",
+           "answer": " Mary", "wrong": " John"}
+    good.write_text(json.dumps(rec) + "\n")
+    bad.write_text(json.dumps({**rec, "corrupted": "When Mary and John went out together, Tom gave a drink to"}) + "\n")
+    plan = _plan(tmp_path / "results.csv", tasks=f"jsonl:{good},jsonl:{bad}", methods="random", model="attn-only-4l-random")
+    out = run_plan_on_ray(plan, cache_dir=None, num_cpus=2)
+    assert len(out.failures) == 2 and all("they must match" in msg for _, msg in out.failures)
+    assert "run failed" in capsys.readouterr().err
+    assert set(pd.read_csv(tmp_path / "results.csv").task) == {"jsonl:good.jsonl"}
