@@ -1,0 +1,97 @@
+"""planted-frac: tracr's ``frac_prevs`` (the running fraction of tokens equal to "x"; Lindner et al. 2023's
+lib.make_frac_prevs, a counting program) planted by SIIT in a 2-layer model with 4 heads and an MLP per
+layer, larger than the 2-layer, 1-head model tracr compiles for it.
+
+Input: BOS then 8 tokens from an alphabet of 8 ("x" is token 1). Output, a real value read off logit 0 at
+every position p: the fraction of x among tokens 1..p. High-level model, as tracr's program: IS_X (MLP m0:
+whether each token is x) -> FRAC (head 1.2: the mean of IS_X over positions up to p). Distractor targets
+(logits 1..) ask every position for the previous token, work for the other heads. Circuit: 1 of 8 heads
+and MLP m0 (m1 outside). ``python -m bench.models.planted.frac`` trains it."""
+from __future__ import annotations
+
+import torch
+
+from bench.models.planted import MODELS
+from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
+
+BOS, X, ALPHABET = 0, 1, 8
+LENGTH = 9  # BOS + 8 tokens
+PLANTED = next(p for p in MODELS if p.module == "frac")
+
+
+def config():
+    from transformer_lens import HookedTransformerConfig
+
+    return HookedTransformerConfig(n_layers=2, n_heads=4, d_model=48, d_head=12, d_mlp=96, n_ctx=LENGTH,
+                                   d_vocab=ALPHABET + 1, d_vocab_out=ALPHABET + 2, act_fn="gelu",
+                                   normalization_type="LN", model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+
+
+def fractions(is_x: torch.Tensor) -> torch.Tensor:
+    """[n, T] running mean of ``is_x`` over positions 1..p (NaN at BOS)."""
+    counts = is_x[:, 1:].float().cumsum(1)
+    out = torch.full(is_x.shape, float("nan"))
+    out[:, 1:] = counts / torch.arange(1, is_x.shape[1])
+    return out
+
+
+class HighLevel(IndependentSources):
+    numeric = True
+    variables = ("IS_X", "FRAC")
+
+    def sample(self, gen: torch.Generator, n: int) -> Batch:
+        toks = torch.randint(1, ALPHABET + 1, (n, LENGTH), generator=gen)
+        toks[:, 0] = BOS
+        # more x than uniform (a quarter of tokens), so fractions spread over [0, 1]
+        toks[:, 1:] = torch.where(torch.rand(n, LENGTH - 1, generator=gen) < 0.25, X, toks[:, 1:])
+        is_x = toks == X
+        distract = torch.full_like(toks, IGNORE)
+        distract[:, 1:] = toks[:, :-1] + 1  # logit 0 is the numeric output: token t is class t + 1
+        return Batch(toks, fractions(is_x), distract, {"is_x": is_x})
+
+    def intervene(self, base: Batch, source: Batch, variable: str) -> torch.Tensor:
+        return fractions(source.state["is_x"])  # IS_X or FRAC from the source: the source's fractions
+
+
+def metric(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """The output value at the last position."""
+    return logits[:, -1, 0]
+
+
+def fidelity(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """R^2 of the last output against its own input's fraction (1 - squared error / the fractions' variance)."""
+    y = batch.labels[:, -1]
+    return 1 - (logits[:, -1, 0] - y) ** 2 / y.var()
+
+
+def corrupt(batch: Batch, gen: torch.Generator) -> torch.Tensor:
+    """The negative: every x replaced by another token (the fraction is 0)."""
+    toks = batch.tokens.clone()
+    other = torch.randint(2, ALPHABET + 1, toks.shape, generator=gen)
+    return torch.where(toks == X, other, toks)
+
+
+def task_batch(gen: torch.Generator, n: int) -> Batch:
+    """Clean task prompts: sequences with at least one x."""
+    hl = HighLevel()
+    b = hl.sample(gen, n)
+    none = ~(b.tokens[:, 1:] == X).any(1)
+    b.tokens[none, 1] = X
+    b.state["is_x"] = b.tokens == X
+    b.labels = fractions(b.state["is_x"])
+    return b
+
+
+GROUPS = {"is_x": ["m0"], "frac": ["1.2"]}
+RECIPE = Recipe(
+    planted=PLANTED, config=config, high_level=HighLevel, mapping={"IS_X": "m0", "FRAC": "1.2"},
+    groups=GROUPS,
+    class_edges=induced(GROUPS),
+    metric=metric, corrupt=corrupt, task="planted_frac",
+    source="cdbench: planted by SIIT (bench/models/planted/frac.py); high-level model tracr's make_frac_prevs "
+           "(Lindner et al. 2023)",
+    steps=3000, batch=128, lr=2e-3, weights=Weights(iit=2.0, strict=1.0, distract=0.2), fidelity=fidelity)
+
+if __name__ == "__main__":
+    main(RECIPE)

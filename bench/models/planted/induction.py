@@ -1,0 +1,121 @@
+"""planted-induction: an induction circuit (a previous-token head feeding an induction head) planted by
+SIIT among 16 heads (2 layers x 8 heads, attention only), so that most heads lie outside the circuit.
+
+Input: BOS, a prefix, a span of 5-8 distinct tokens, a gap, then the span again; tokens are drawn so that
+every span token occurs once before its repeat. High-level model: PREV (head 0.3): at each position, the
+previous token; IND (head 1.5): at position q, the token at the position whose PREV equals q's token, the
+prediction of the next token. Interchanges use, as source, the same sequence with the first copy of the
+span permuted, so every intervention has a defined answer. Distractor targets (the token three places
+back, outside the repeat) give the other heads work. Circuit: 2 of 16 heads.
+``python -m bench.models.planted.induction`` trains it."""
+from __future__ import annotations
+
+import torch
+
+from bench.models.planted import MODELS
+from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.siit import IGNORE, Batch, Weights
+
+BOS, VOCAB, LENGTH = 0, 40, 24
+PLANTED = next(p for p in MODELS if p.module == "induction")
+
+
+def config():
+    from transformer_lens import HookedTransformerConfig
+
+    return HookedTransformerConfig(n_layers=2, n_heads=8, d_model=64, d_head=16, n_ctx=LENGTH, d_vocab=VOCAB,
+                                   d_vocab_out=VOCAB, attn_only=True, act_fn=None, normalization_type="LN",
+                                   model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+
+
+def induction_labels(toks: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+    """At each position q: the token at the position k <= q whose ``prev`` (the token before k in the
+    high-level model) equals q's token, when there is exactly one such k; IGNORE otherwise."""
+    n, t = toks.shape
+    match = (prev[:, None, :] == toks[:, :, None])  # [n, q, k]
+    causal = torch.ones(t, t, dtype=torch.bool).tril()
+    match &= causal
+    match[:, :, 0] = False
+    count = match.sum(-1)
+    k = match.float().argmax(-1)
+    labels = torch.gather(toks, 1, k)
+    return torch.where(count == 1, labels, torch.full_like(labels, IGNORE))
+
+
+def prev_tokens(toks: torch.Tensor) -> torch.Tensor:
+    prev = torch.full_like(toks, -1)
+    prev[:, 1:] = toks[:, :-1]
+    return prev
+
+
+class HighLevel:
+    numeric = False
+    variables = ("PREV", "IND")
+
+    def sample(self, gen: torch.Generator, n: int) -> Batch:
+        toks = torch.empty(n, LENGTH, dtype=torch.long)
+        first = torch.empty(n, 2, dtype=torch.long)  # (start, length) of the first copy
+        for i in range(n):
+            span = 5 + int(torch.randint(0, 4, (1,), generator=gen))
+            gap = int(torch.randint(0, 4, (1,), generator=gen))
+            prefix = LENGTH - 1 - 2 * span - gap
+            perm = torch.randperm(VOCAB - 1, generator=gen) + 1
+            s, pool = perm[:span], perm[span:]
+            fill = pool[torch.randint(0, len(pool), (prefix + gap,), generator=gen)]
+            toks[i] = torch.cat([torch.tensor([BOS]), fill[:prefix], s, fill[prefix:], s])
+            first[i] = torch.tensor([1 + prefix, span])
+        labels = induction_labels(toks, prev_tokens(toks))
+        repeat = labels != IGNORE
+        distract = torch.full_like(toks, IGNORE)
+        distract[:, 3:] = toks[:, :-3]
+        distract[repeat] = IGNORE
+        distract[:, LENGTH - 8:] = IGNORE  # never on the second copy, whatever its length
+        return Batch(toks, labels, distract, {"first": first})
+
+    def source(self, base: Batch, gen: torch.Generator) -> Batch:
+        """The base with its first copy of the span permuted (never left as it was)."""
+        toks = base.tokens.clone()
+        for i, (start, span) in enumerate(base.state["first"].tolist()):
+            perm = torch.randperm(span, generator=gen)
+            while torch.equal(perm, torch.arange(span)):
+                perm = torch.randperm(span, generator=gen)
+            toks[i, start:start + span] = base.tokens[i, start:start + span][perm]
+        return Batch(toks, induction_labels(toks, prev_tokens(toks)), base.distract, base.state)
+
+    def intervene(self, base: Batch, source: Batch, variable: str) -> torch.Tensor:
+        labels = (induction_labels(base.tokens, prev_tokens(source.tokens)) if variable == "PREV"
+                  else induction_labels(source.tokens, prev_tokens(source.tokens)))
+        return torch.where(base.labels != IGNORE, labels, torch.full_like(labels, IGNORE))
+
+
+def metric(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Mean logit margin of the induction answer over the best other token, on the repeat's positions."""
+    mask = batch.labels != IGNORE
+    right = torch.gather(logits, 2, batch.labels.clamp(min=0)[..., None])[..., 0]
+    other = logits.scatter(2, batch.labels.clamp(min=0)[..., None], float("-inf")).max(-1).values
+    margin = (right - other) * mask
+    return margin.sum(1) / mask.sum(1).clamp(min=1)
+
+
+def corrupt(batch: Batch, gen: torch.Generator) -> torch.Tensor:
+    """The negative: the first copy of the span replaced by fresh tokens."""
+    toks = batch.tokens.clone()
+    for i, (start, span) in enumerate(batch.state["first"].tolist()):
+        present = set(toks[i].tolist())
+        fresh = [t for t in torch.randperm(VOCAB - 1, generator=gen).add(1).tolist() if t not in present][:span]
+        toks[i, start:start + span] = torch.tensor(fresh)
+    return toks
+
+
+GROUPS = {"previous_token": ["0.3"], "induction": ["1.5"]}
+RECIPE = Recipe(
+    planted=PLANTED, config=config, high_level=HighLevel, mapping={"PREV": "0.3", "IND": "1.5"},
+    groups=GROUPS,
+    class_edges=induced(GROUPS),
+    metric=metric, corrupt=corrupt, task="planted_induction",
+    source="cdbench: planted by SIIT (bench/models/planted/induction.py); the standard previous-token + induction "
+           "circuit (Olsson et al. 2022)",
+    steps=8000, batch=64, lr=1e-3, weights=Weights(iit=2.0, strict=1.0, distract=0.1, strict_warmup=0.4))
+
+if __name__ == "__main__":
+    main(RECIPE)

@@ -1,0 +1,222 @@
+"""Strict Interchange Intervention Training (SIIT; Gupta et al. 2024, after Geiger et al.'s IIT) for
+TransformerLens models, and the checks that certify the planted circuit afterwards.
+
+A high-level causal model (:class:`HighLevel`) samples inputs with their labels and says what the output
+must be when one of its variables takes its value from another input. Each variable is mapped onto one
+low-level component: a head (its ``hook_z`` slice) or an MLP (``hook_mlp_out``), at every position. One
+training step combines
+- the behaviour loss: the model's output on a base input matches the high-level label;
+- the interchange loss: with a mapped component's activation taken from a source input, the output matches
+  what the high-level model says under the same intervention on its variable;
+- the strict loss: with unmapped components resample-ablated (activations from the source input), the
+  output still matches the base label, so nothing outside the mapping may matter;
+- a distractor loss on other positions, which gives the unmapped components real work to do (their
+  outputs are active, as in a trained model), without any say over the task's positions.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+IGNORE = -100
+
+
+@dataclass
+class Batch:
+    """Inputs and labels. ``labels``: per-position targets on the task positions (IGNORE elsewhere; float
+    with NaN elsewhere for a numeric output); ``distract``: distractor targets on other positions."""
+
+    tokens: torch.Tensor  # [n, T]
+    labels: torch.Tensor  # [n, T]
+    distract: torch.Tensor  # [n, T] long, IGNORE where none
+    state: dict  # the high-level model's variables, for interventions
+
+
+class HighLevel(Protocol):
+    numeric: bool
+    variables: tuple[str, ...]
+
+    def sample(self, gen: torch.Generator, n: int) -> Batch: ...
+
+    def intervene(self, base: Batch, source: Batch, variable: str) -> torch.Tensor:
+        """Labels for ``base`` with ``variable`` set to its value on ``source`` (IGNORE / NaN: undefined)."""
+        ...
+
+    def source(self, base: Batch, gen: torch.Generator) -> Batch:
+        """A source input for interchanges with ``base`` (most models: an independent sample)."""
+        ...
+
+
+class IndependentSources:
+    """Mixin: interchange sources are independent samples of the same distribution."""
+
+    def source(self, base: Batch, gen: torch.Generator) -> Batch:
+        return self.sample(gen, len(base.tokens))  # type: ignore[attr-defined]
+
+
+def component_hook(component: str) -> tuple[str, int | None]:
+    """(hook name, head index or None) of a head ``"L.H"`` or an MLP ``"mL"``."""
+    if component.startswith("m"):
+        return f"blocks.{int(component[1:])}.hook_mlp_out", None
+    layer, head = component.split(".")
+    return f"blocks.{layer}.attn.hook_z", int(head)
+
+
+def all_components(cfg) -> list[str]:
+    heads = [f"{layer}.{h}" for layer in range(cfg.n_layers) for h in range(cfg.n_heads)]
+    return heads + ([] if cfg.attn_only else [f"m{layer}" for layer in range(cfg.n_layers)])
+
+
+def cache(model, tokens: torch.Tensor, components: list[str]) -> dict[str, torch.Tensor]:
+    names = {component_hook(c)[0] for c in components}
+    with torch.no_grad():
+        _, c = model.run_with_cache(tokens, names_filter=lambda n: n in names)
+    out = {}
+    for comp in components:
+        name, head = component_hook(comp)
+        out[comp] = c[name][:, :, head].clone() if head is not None else c[name].clone()
+    return out
+
+
+def run_patched(model, tokens: torch.Tensor, patches: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits with each component in ``patches`` replaced by the given activation (all positions)."""
+    by_hook: dict[str, list[tuple[int | None, torch.Tensor]]] = {}
+    for comp, act in patches.items():
+        name, head = component_hook(comp)
+        by_hook.setdefault(name, []).append((head, act))
+
+    def hook(x: torch.Tensor, hook) -> torch.Tensor:
+        x = x.clone()
+        for head, act in by_hook[hook.name]:
+            if head is None:
+                x = act
+            else:
+                x[:, :, head] = act
+        return x
+
+    return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook])
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, smoothing: float = 0.1) -> torch.Tensor:
+    """MSE for a real-valued output; otherwise cross-entropy with label smoothing, which bounds the logit
+    margin the loss asks for: the full model and the strictly ablated one are pushed to the same finite
+    margin, so the circuit alone must keep the task's logit difference, not merely its argmax."""
+    if numeric:
+        mask = ~torch.isnan(labels)
+        return F.mse_loss(logits[..., 0][mask], labels[mask]) if mask.any() else logits.sum() * 0
+    mask = labels != IGNORE
+    if not mask.any():
+        return logits.sum() * 0
+    return F.cross_entropy(logits[mask], labels[mask], label_smoothing=smoothing)
+
+
+@dataclass(frozen=True)
+class Weights:
+    behaviour: float = 1.0
+    iit: float = 1.0
+    strict: float = 1.0
+    distract: float = 0.5
+    strict_all: float = 0.75  # the share of steps whose strict loss ablates every unmapped component
+    strict_warmup: float = 0.0  # the strict weight ramps up linearly over this share of the steps
+    circuit_swap: float = 0.0  # the share of interchange steps that take every mapped component from the
+    # source at once (the output must then be the source's): nothing outside the mapping may carry the answer
+
+
+def train(model, hl: HighLevel, mapping: dict[str, str], steps: int, batch: int, lr: float, seed: int,
+          weights: Weights = Weights(), log_every: int = 200) -> dict:
+    """SIIT from the model's current weights; deterministic on CPU for a seed. Returns training stats."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+    mapped = list(mapping.values())
+    unmapped = [c for c in all_components(model.cfg) if c not in mapped]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    t0 = time.perf_counter()
+    bar = tqdm(range(steps), desc=f"SIIT {model.cfg.model_name}", mininterval=2)
+    for step in bar:
+        base = hl.sample(gen, batch)
+        source = hl.source(base, gen)
+        # strictness resamples from independent inputs, whatever inputs the interchanges need
+        other = source if isinstance(hl, IndependentSources) else hl.sample(gen, batch)
+        var = rng.choice(hl.variables)
+        swap = list(mapping.values()) if weights.circuit_swap and rng.random() < weights.circuit_swap else [mapping[var]]
+        if len(swap) > 1:
+            var = hl.variables[-1]  # with every variable from the source, the output variable decides
+        src_acts = cache(model, source.tokens, swap)
+        other_acts = cache(model, other.tokens, unmapped)
+        logits = model(base.tokens)
+        loss_b = task_loss(logits, base.labels, hl.numeric)
+        loss_d = F.cross_entropy(logits[base.distract != IGNORE], base.distract[base.distract != IGNORE]) \
+            if (base.distract != IGNORE).any() else logits.sum() * 0
+        iit_labels = hl.intervene(base, source, var)
+        loss_i = task_loss(run_patched(model, base.tokens, src_acts), iit_labels, hl.numeric)
+        # strictness: every unmapped component at once on most steps, a random half of them otherwise
+        chosen = unmapped if rng.random() < weights.strict_all else [c for c in unmapped if rng.random() < 0.5]
+        loss_s = task_loss(run_patched(model, base.tokens, {c: other_acts[c] for c in chosen}), base.labels, hl.numeric) \
+            if chosen else logits.sum() * 0
+        ramp = min(1.0, step / (weights.strict_warmup * steps)) if weights.strict_warmup > 0 else 1.0
+        loss = (weights.behaviour * loss_b + weights.iit * loss_i + ramp * weights.strict * loss_s
+                + weights.distract * loss_d)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % log_every == 0:
+            bar.set_postfix(b=f"{loss_b.item():.3f}", i=f"{loss_i.item():.3f}", s=f"{loss_s.item():.3f}",
+                            d=f"{loss_d.item():.3f}")
+    return {"seed": seed, "steps": steps, "batch": batch, "lr": lr, "train_seconds": round(time.perf_counter() - t0, 1),
+            "loss_weights": weights.__dict__}
+
+
+def _correct(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, tol: float) -> tuple[int, int]:
+    if numeric:
+        mask = ~torch.isnan(labels)
+        return int(((logits[..., 0] - labels).abs() < tol)[mask].sum()), int(mask.sum())
+    mask = labels != IGNORE
+    return int((logits.argmax(-1) == labels)[mask].sum()), int(mask.sum())
+
+
+@torch.no_grad()
+def accuracy(model, hl: HighLevel, gen: torch.Generator, n: int, tol: float = 0.05) -> float:
+    b = hl.sample(gen, n)
+    right, total = _correct(model(b.tokens), b.labels, hl.numeric, tol)
+    return right / max(total, 1)
+
+
+@torch.no_grad()
+def interchange_accuracy(model, hl: HighLevel, mapping: dict[str, str], gen: torch.Generator, n: int,
+                         tol: float = 0.05) -> dict[str, float]:
+    """Per variable: the fraction of held-out (base, source) pairs on which the patched model's output is
+    the high-level model's output under the same intervention (on positions where it is defined)."""
+    out = {}
+    for var, comp in mapping.items():
+        base = hl.sample(gen, n)
+        source = hl.source(base, gen)
+        acts = cache(model, source.tokens, [comp])
+        right, total = _correct(run_patched(model, base.tokens, acts), hl.intervene(base, source, var), hl.numeric, tol)
+        out[var] = right / max(total, 1)
+    return out
+
+
+@torch.no_grad()
+def ablation_fractions(model, components: list[str], circuit: list[str], metric: Callable[[torch.Tensor], torch.Tensor],
+                       clean: torch.Tensor, resample: torch.Tensor) -> dict[str, float]:
+    """Mean task metric kept (relative to the unablated model) when every non-circuit component, or every
+    circuit component, takes its activation from ``resample`` (other inputs of the task distribution)."""
+    full = metric(model(clean)).mean().item()
+    src = cache(model, resample, components)
+    others = [c for c in components if c not in circuit]
+    keep_circuit = metric(run_patched(model, clean, {c: src[c] for c in others})).mean().item()
+    drop_circuit = metric(run_patched(model, clean, {c: src[c] for c in circuit})).mean().item()
+    return {"metric_full_model": round(full, 4),
+            "fraction_kept_ablating_all_non_circuit": round(keep_circuit / full, 4),
+            "fraction_kept_ablating_circuit": round(drop_circuit / full, 4)}

@@ -1,0 +1,25 @@
+"""Task ``planted_ioi`` on planted-ioi: BOS A f B f f S2 f END -> the indirect object, the name S2 does not
+repeat; negatives put a third name at S2. Metric: logit(IO) - logit(S) at END. The prompt distribution is
+the model's own (bench/models/planted/ioi.py), which also says how it was trained."""
+from __future__ import annotations
+
+import torch
+
+from bench.models.planted import ioi
+from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
+
+PROMPT_VERSION = "planted_ioi.v1"
+
+
+def build(loaded, n: int, seed: int) -> TaskPrompts:
+    gen = torch.Generator().manual_seed(seed)
+    clean = ioi.HighLevel().sample(gen, n)
+    corrupted = ioi.corrupt(clean, gen)
+    lengths = torch.full((n,), ioi.LENGTH)
+    metric = LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2])
+    return TaskPrompts("planted_ioi", PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
+                       metric, seed, PROMPT_VERSION)
+
+
+TASK = Task("planted_ioi", "IOI-like: the name S2 does not repeat; negatives name a third C; metric logit(IO) - logit(S)",
+            build, family="ioi", prompt_version=PROMPT_VERSION, gt_model="planted-ioi", default_gt="siit.v1", suite="planted")
