@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -167,6 +168,7 @@ def main(recipe: Recipe) -> None:
     evidence = certify(model, recipe, args.seed)
     evidence["training"] = training
     save_file(state, args.out, metadata={"evidence": json.dumps(evidence)})
+    os.chmod(args.out, 0o644)
     data = {"schema": "cdbench.ground_truth/2", "task": recipe.task, "version": "siit.v1", "model": recipe.planted.name,
             "source": recipe.source,
             "notes": ("Circuit by construction: SIIT mapped each high-level variable onto one component (mapping); the "

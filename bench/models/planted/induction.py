@@ -53,17 +53,23 @@ class HighLevel:
     variables = ("PREV", "IND")
 
     def sample(self, gen: torch.Generator, n: int) -> Batch:
-        toks = torch.empty(n, LENGTH, dtype=torch.long)
-        first = torch.empty(n, 2, dtype=torch.long)  # (start, length) of the first copy
-        for i in range(n):
-            span = 5 + int(torch.randint(0, 4, (1,), generator=gen))
-            gap = int(torch.randint(0, 4, (1,), generator=gen))
-            prefix = LENGTH - 1 - 2 * span - gap
-            perm = torch.randperm(VOCAB - 1, generator=gen) + 1
-            s, pool = perm[:span], perm[span:]
-            fill = pool[torch.randint(0, len(pool), (prefix + gap,), generator=gen)]
-            toks[i] = torch.cat([torch.tensor([BOS]), fill[:prefix], s, fill[prefix:], s])
-            first[i] = torch.tensor([1 + prefix, span])
+        """Vectorised over the batch: per row a span length, a gap, distinct span tokens and a fill drawn
+        (with replacement) from the tokens not in the span."""
+        span = 5 + torch.randint(0, 4, (n,), generator=gen)
+        gap = torch.randint(0, 4, (n,), generator=gen)
+        start1 = LENGTH - 2 * span - gap  # 1 + prefix
+        start2 = start1 + span + gap  # the repeat runs to the end
+        perm = torch.rand(n, VOCAB - 1, generator=gen).argsort(1) + 1  # distinct tokens; the span is the first `span`
+        pool_idx = span[:, None] + (torch.rand(n, LENGTH, generator=gen) * (VOCAB - 1 - span)[:, None]).long()
+        fill = perm.gather(1, pool_idx)
+        pos = torch.arange(LENGTH)[None]
+        in1 = (pos >= start1[:, None]) & (pos < (start1 + span)[:, None])
+        in2 = pos >= start2[:, None]
+        s1 = perm.gather(1, (pos - start1[:, None]).clamp(0, 8 - 1))
+        s2 = perm.gather(1, (pos - start2[:, None]).clamp(0, 8 - 1))
+        toks = torch.where(in1, s1, torch.where(in2, s2, fill))
+        toks[:, 0] = BOS
+        first = torch.stack([start1, span], 1)  # (start, length) of the first copy
         labels = induction_labels(toks, prev_tokens(toks))
         repeat = labels != IGNORE
         distract = torch.full_like(toks, IGNORE)
@@ -75,11 +81,19 @@ class HighLevel:
     def source(self, base: Batch, gen: torch.Generator) -> Batch:
         """The base with its first copy of the span permuted (never left as it was)."""
         toks = base.tokens.clone()
-        for i, (start, span) in enumerate(base.state["first"].tolist()):
-            perm = torch.randperm(span, generator=gen)
-            while torch.equal(perm, torch.arange(span)):
-                perm = torch.randperm(span, generator=gen)
-            toks[i, start:start + span] = base.tokens[i, start:start + span][perm]
+        start, span = base.state["first"].unbind(1)
+        n, idx = len(toks), torch.arange(8)[None]
+        order = torch.empty(n, 8, dtype=torch.long)
+        redo = torch.ones(n, dtype=torch.bool)
+        while redo.any():  # a random permutation of each row's span, never the identity
+            keys = torch.rand(int(redo.sum()), 8, generator=gen).masked_fill(idx >= span[redo, None], 2.0)
+            order[redo] = keys.argsort(1)
+            redo = ((order == idx) | (idx >= span[:, None])).all(1)
+        rows = torch.arange(n)[:, None]
+        cols = start[:, None] + idx
+        valid = idx < span[:, None]
+        src_cols = start[:, None] + order
+        toks[rows.expand_as(cols)[valid], cols[valid]] = base.tokens[rows.expand_as(cols)[valid], src_cols[valid]]
         return Batch(toks, induction_labels(toks, prev_tokens(toks)), base.distract, base.state)
 
     def intervene(self, base: Batch, source: Batch, variable: str) -> torch.Tensor:

@@ -104,6 +104,37 @@ def run_patched(model, tokens: torch.Tensor, patches: dict[str, torch.Tensor]) -
     return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook])
 
 
+def _source_activations(model, source: torch.Tensor, swap: list[str], other: torch.Tensor, unmapped: list[str]
+                        ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The interchange source's activations of ``swap`` and the resampling input's of ``unmapped``, from one
+    no-grad pass when the two inputs have the same shape (one pass over both batches)."""
+    if source is other or source.shape != other.shape:
+        return cache(model, source, swap), (cache(model, other, unmapped) if source is not other else
+                                            cache(model, source, unmapped))
+    both = cache(model, torch.cat([source, other]), sorted(set(swap) | set(unmapped)))
+    n = len(source)
+    return {c: both[c][:n] for c in swap}, {c: both[c][n:] for c in unmapped}
+
+
+def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice, torch.Tensor]]) -> torch.Tensor:
+    """Logits with each component in ``patches`` replaced, on its rows of the batch only, by the given activation."""
+    by_hook: dict[str, list[tuple[int | None, slice, torch.Tensor]]] = {}
+    for comp, (rows, act) in patches.items():
+        name, head = component_hook(comp)
+        by_hook.setdefault(name, []).append((head, rows, act))
+
+    def hook(x: torch.Tensor, hook) -> torch.Tensor:
+        x = x.clone()
+        for head, rows, act in by_hook[hook.name]:
+            if head is None:
+                x[rows] = act
+            else:
+                x[rows, :, head] = act
+        return x
+
+    return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook])
+
+
 def task_loss(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, smoothing: float = 0.1) -> torch.Tensor:
     """MSE for a real-valued output; otherwise cross-entropy with label smoothing, which bounds the logit
     margin the loss asks for: the full model and the strictly ablated one are pushed to the same finite
@@ -150,18 +181,22 @@ def train(model, hl: HighLevel, mapping: dict[str, str], steps: int, batch: int,
         swap = list(mapping.values()) if weights.circuit_swap and rng.random() < weights.circuit_swap else [mapping[var]]
         if len(swap) > 1:
             var = hl.variables[-1]  # with every variable from the source, the output variable decides
-        src_acts = cache(model, source.tokens, swap)
-        other_acts = cache(model, other.tokens, unmapped)
-        logits = model(base.tokens)
+        # strictness: every unmapped component at once on most steps, a random half of them otherwise
+        chosen = unmapped if rng.random() < weights.strict_all else [c for c in unmapped if rng.random() < 0.5]
+        src_acts, other_acts = _source_activations(model, source.tokens, swap, other.tokens, unmapped)
+        # the plain, interchanged and strictly ablated runs of the base as one batch: the same three losses,
+        # one pass through the model (per-example computation, so the rows do not interact)
+        n = len(base.tokens)
+        patches = {c: (slice(n, 2 * n), src_acts[c]) for c in swap}
+        patches.update({c: (slice(2 * n, 3 * n), other_acts[c]) for c in chosen})
+        logits_all = run_patched_rows(model, base.tokens.repeat(3, *([1] * (base.tokens.dim() - 1))), patches)
+        logits, logits_i, logits_s = logits_all[:n], logits_all[n:2 * n], logits_all[2 * n:]
         loss_b = task_loss(logits, base.labels, hl.numeric)
         loss_d = F.cross_entropy(logits[base.distract != IGNORE], base.distract[base.distract != IGNORE]) \
             if (base.distract != IGNORE).any() else logits.sum() * 0
         iit_labels = hl.intervene(base, source, var)
-        loss_i = task_loss(run_patched(model, base.tokens, src_acts), iit_labels, hl.numeric)
-        # strictness: every unmapped component at once on most steps, a random half of them otherwise
-        chosen = unmapped if rng.random() < weights.strict_all else [c for c in unmapped if rng.random() < 0.5]
-        loss_s = task_loss(run_patched(model, base.tokens, {c: other_acts[c] for c in chosen}), base.labels, hl.numeric) \
-            if chosen else logits.sum() * 0
+        loss_i = task_loss(logits_i, iit_labels, hl.numeric)
+        loss_s = task_loss(logits_s, base.labels, hl.numeric) if chosen else logits.sum() * 0
         ramp = min(1.0, step / (weights.strict_warmup * steps)) if weights.strict_warmup > 0 else 1.0
         loss = (weights.behaviour * loss_b + weights.iit * loss_i + ramp * weights.strict * loss_s
                 + weights.distract * loss_d)
