@@ -302,12 +302,12 @@ def compute(p: Prepared, device: str) -> dict[str, Any]:
     wall = max(wall, float(result.diagnostics.get("work_s", 0.0)))
     graph = p.loaded.graph
     _validate(result, graph, p.spec.method)
-    null = None
+    null, null_s = None, 0.0
     if p.method.contrast:
         null_in = null_prompts(p.task, p.loaded, p.prompts, len(p.prompts.clean), p.spec.seed)
         if null_in is not None:
             torch.manual_seed(p.spec.seed)
-            null = p.method.run(model, null_in, p.config, p.spec.seed)
+            null, null_s = _timed(lambda: p.method.run(model, null_in, p.config, p.spec.seed), device)
             _validate(null, graph, p.spec.method)
     faith, faith_s = _timed(lambda: faithfulness_curve(model, p.prompts, result.nodes.flat(),
                                                         result.edges.flat() if result.edges is not None else None), device)
@@ -315,6 +315,7 @@ def compute(p: Prepared, device: str) -> dict[str, Any]:
             "weights_sha256": p.loaded.weights_sha256[:16], "gt_version": p.gt.version if p.gt else "none",
             "gt_hash": p.gt.short_hash if p.gt else "", "prompt_set": f"{p.prompts.prompt_set}@{p.prompts.content_hash()}",
             "seed": p.spec.seed, "wall_s": round(wall, 4), "faith_s": round(faith_s, 4),
+            "null_s": round(null_s, 4),
             "n_prompts": len(p.prompts.clean), "config_hash": config_hash(p.config),
             "overrides": ";".join(f"{k}={v}" for k, v in p.spec.overrides),
             "setting": setting_text(p.method, p.task.family, p.spec.overrides),

@@ -182,7 +182,7 @@ CONVENTIONS = [
     "| null AUC | the same run with the negatives replaced by a disjoint batch of other positives; only for methods that compare positive and negative sets | cdbench's control |",
     "| precision@k, recall@k | the top k by |score|, k = size of the ground truth, ties in expectation | cdbench |",
     "| CPR, CMD | MIB's faithfulness areas over circuit sizes 0.1 %..100 % (floor of pct x N, nominal x-axis, pruned circuits, every other edge patched from the corrupted prompt; CPR ranks by signed score, CMD by |score|); edge level for edge methods (N = MIB's graph, the additive edges), node level (heads) for node-only methods; n/a where m(M) - m(empty) is within 2 SE of 0 | MIB circuit track |",
-    "| wall s | median seconds of the method's own run (ACDC: its sweep's compute, cached thresholds included); faithfulness in faith s | cdbench |",
+    "| wall s | median seconds of the method's own run (ACDC: its sweep's compute, cached thresholds included); faithfulness in faith s, the null control in `null_s` of results.csv | cdbench |",
     "",
     "Node scores of edge methods follow ACDC's rule: a head's score is its largest |incident edge score| (it is in a "
     "circuit when any of its edges is). A run whose AUC is not clearly above its null AUC (by more than "
@@ -251,6 +251,27 @@ def benchmark_section(path: Path) -> list[str]:
             lines.append(f"| {r.name} | {r.median_s:.4f} | {r.rounds} | {ratio} | {r.notes} |")
         lines.append("")
     return lines
+
+
+def cluster_section(df: pd.DataFrame) -> list[str]:
+    """What the recorded grid costs: per model and method, the median seconds a run took here (method plus
+    faithfulness), the runs recorded, and their total, so a cluster user can size a grid before launching it."""
+    base = df[df.level.isin(["node"])].copy()  # one row per run
+    if base.empty:
+        return []
+    base["run_s"] = base.wall_s.fillna(0) + base.faith_s.fillna(0) + base.null_s.fillna(0)
+    g = base.groupby(["model", "method", "device"], dropna=False).agg(
+        runs=("cache_key", "nunique"), median_s=("run_s", "median"), total_s=("run_s", "sum")).reset_index()
+    total = float(g.total_s.sum())
+    lines = ["## On a cluster: what each run costs", "",
+             "Per model and method: the median seconds of one recorded run here (the method's wall time, its null "
+             "control's where it has one, and its faithfulness curve), the runs recorded and their sum. Runs are independent, so on W workers of this speed "
+             f"the recorded grid takes about its total / W. Total recorded here: {total / 60:.1f} min "
+             f"({base.cache_key.nunique()} runs).", "",
+             "| model | method | device | runs | median s per run | total s |", "|---|---|---|---|---|---|"]
+    for r in g.sort_values(["model", "median_s"]).itertuples():
+        lines.append(f"| {r.model} | {r.method} | {r.device} | {r.runs} | {r.median_s:.2f} | {r.total_s:.0f} |")
+    return lines + [""]
 
 
 def provenance_lines(df: pd.DataFrame) -> list[str]:
@@ -324,8 +345,12 @@ def write_report(results: Path, out_dir: Path) -> Path:
     figures: dict[str, bytes] = {}
     for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):
         lines += section(task, model, gt_version, grp, runs_dir, figures)
-    for bench_file in sorted(Path(out_dir).glob("benchmark*.json")):
+    for bench_file in sorted(Path(results).parent.glob("benchmark*.json")):  # beside the results, like runs/
         lines += benchmark_section(bench_file)
+    lines += cluster_section(df)
+    for stale in Path(out_dir).glob("*.png"):  # figures of runs no longer in the results file
+        if stale.name not in figures:
+            stale.unlink()
     for name, png in figures.items():
         atomic_write_bytes(Path(out_dir) / name, png)
     readme = Path(out_dir) / "README.md"

@@ -21,7 +21,7 @@ from bench.io import atomic_write_bytes
 
 COLUMNS = ["method", "task", "model", "weights", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed",
            "level", "auc", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k", "cpr", "cmd", "faith_level",
-           "faith_status", "wall_s", "faith_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
+           "faith_status", "wall_s", "faith_s", "null_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
            "metric", "degenerate", "device", "cdbench_commit", "versions", "cache_key"]
 HEADER = ",".join(COLUMNS)
 

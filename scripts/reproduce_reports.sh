@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# Every run behind the committed reports/, then the report itself. CPU, 2 cores: about 45 minutes.
-# Results append to reports/results.csv; cached runs are reused (delete ~/.cache/cdbench to recompute).
+# Every run behind the committed reports/, then the timings and the report. CPU, 2 cores: about 1.5 hours
+# (subnetwork probing and ACDC dominate). Results append to reports/results.csv; cached runs are reused
+# (point CDBENCH_CACHE at an empty directory to recompute everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.venv/bin/cdbench
 [ -x "$B" ] || B=cdbench
-# The default model: every method, 10 seeds.
-$B run --task induction --method all --seeds 10
-# SAE-code options, one at a time against the paper default (10 seeds each).
-for opt in positions=last "mse=sum input_scale=unit_msn" n_train_prompts=5 n_train_prompts=50 top_k=3 ensemble=5 tol=1e-4 "lr=1e-2 epochs=100"; do
+FAST=random,sae_codes,sae_codes_fast,eap,eap_ig,hisp,activation_patching
+# 1. The default benchmark (scripts/install_and_run.sh), then SP on one seed: the planted-suite table.
+$B run --task planted --method $FAST --seeds 5
+$B run --task planted --method sae_codes_selected --seeds 2
+$B run --task planted --method acdc --seeds 1
+$B run --task planted --method sp --seeds 1
+# 2. Offline third-party and embedded ground truth: tracr-compiled models and induction-2l.
+$B run --task tracr_reverse,tracr_xproportion,induction --method $FAST,acdc --seeds 3
+# 3. SAE-code variants against the released recipe, each with its null control, on every offline task with
+#    ground truth; and the released recipe over the paper's 250 + 250 prompts.
+ALL=planted,tracr_reverse,tracr_xproportion,induction
+for opt in arch=cdbench_v1 positions=last "mse=sum input_scale=unit_msn" top_k=3; do
   sets=""; for o in $opt; do sets="$sets --set $o"; done
-  $B run --task induction --method sae_codes --seeds 10 $sets
+  $B run --task $ALL --method sae_codes --seeds 3 $sets
 done
-$B run --task induction --method sae_codes --seeds 10 --n-prompts 250   # codes counted over more prompts
-# tracr-compiled models: third-party ground truth (auto-circuit's official edges).
-$B run --task tracr_reverse --method all --seeds 10
-$B run --task tracr_xproportion --method all --seeds 10
-# MLP outputs as extra SAE-code nodes, where ground truth names an MLP (xproportion: head 1.0 and m0).
-$B run --task tracr_xproportion --method sae_codes --seeds 10 --set mlp_nodes=true
-# SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). Activation patching and
-# ACDC need a forward pass per head / per edge: left to a GPU.
-$B run --task ioi --model smollm2-135m --method random,sae_codes,eap,eap_ig,hisp --seeds 2 --n-prompts 60
-# sae_codes_selected on SmolLM2 fits 16 SAEs of 2,700 x 576 rows (~10 min on CPU): left to a GPU.
-# Random-weight stand-ins for the hub models: plumbing and timing only, their AUCs mean nothing.
-$B run --task ioi --model gpt2-random --method random,sae_codes,eap,hisp --seeds 2 --n-prompts 50
-$B run --task docstring --model attn-only-4l-random --method random,sae_codes,eap,eap_ig,hisp,activation_patching --seeds 2 --n-prompts 50
+$B run --task $ALL --method sae_codes --seeds 3 --n-prompts 250
+# 4. Method options beside the papers' settings.
+$B run --task planted --method hisp --seeds 5 --set normalize=none
+$B run --task planted --method eap_ig --seeds 5 --set grid=endpoint
+# 5. SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). ACDC, SP and activation
+#    patching need a pass per edge / per head: left to a GPU.
+$B run --task ioi --model smollm2-135m --method random,sae_codes,eap --seeds 1 --n-prompts 40
+# 6. Random-weight stand-ins for the hub models: plumbing and timing only, their AUCs mean nothing.
+$B run --task docstring --model attn-only-4l-random --method random,sae_codes,eap,hisp --seeds 1 --n-prompts 40
+$B run --task ioi --model gpt2-random --preset paper --seeds 1 --n-prompts 40
+# 7. Timings (pytest-benchmark, one run), then the report.
+.venv/bin/python -m pytest --benchmark-only -m "slow or not slow" --benchmark-json reports/benchmark.json -q
 $B report

@@ -5,7 +5,7 @@ from bench.graph import parse_head
 from bench.models.induction import in_context_loss
 from ground_truth.induction_detect import build
 
-GT_FILE = "ground_truth/induction/induction-2l.v1.json"
+GT_FILE = "ground_truth/induction/induction-2l.v2.json"
 
 
 def test_model_predicts_repeats_in_context(induction_model):

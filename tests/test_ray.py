@@ -10,7 +10,7 @@ from bench.plan import plan_run
 from bench.runner import run_plan
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-TIMINGS = ["wall_s", "faith_s"]  # the only columns allowed to differ between two computations of a run
+TIMINGS = ["wall_s", "faith_s", "null_s"]  # the only columns allowed to differ between two computations of a run
 
 
 def _plan(results, tasks="induction", methods="random,sae_codes", model=None):
