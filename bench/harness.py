@@ -52,6 +52,8 @@ class RunSpec:
 def _parse(value: str, default: Any, key: str) -> Any:
     """A ``--set`` string as the type of the setting's default."""
     try:
+        if isinstance(default, str):
+            return value  # a string setting takes the word as written ("none" is a value, e.g. hisp normalize=none)
         if value.lower() == "none":
             return None
         if isinstance(default, bool):
@@ -61,8 +63,6 @@ def _parse(value: str, default: Any, key: str) -> Any:
         if isinstance(default, tuple):
             kind = type(default[0]) if default else str
             return tuple(kind(v) for v in value.split(",") if v)
-        if isinstance(default, str):
-            return value
         if isinstance(default, int):
             return int(value)
         return float(value)

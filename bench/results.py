@@ -24,6 +24,10 @@ COLUMNS = ["method", "task", "model", "weights", "weights_sha256", "gt_version",
            "faith_status", "wall_s", "faith_s", "null_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
            "metric", "degenerate", "device", "cdbench_commit", "versions", "cache_key"]
 HEADER = ",".join(COLUMNS)
+# What makes two rows the same measurement: a rerun of it (other code, library versions or timings, hence
+# another cache key) replaces the earlier row when read, so a report never averages two code versions.
+RUN_IDENTITY = ["method", "task", "model", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed", "level",
+                "n_prompts", "config_hash", "overrides", "device"]
 
 
 def runs_dir_for(results: Path) -> Path:
@@ -97,7 +101,7 @@ def _cell(v: Any) -> Any:
 
 
 def read_results(path: Path):
-    """The results as a DataFrame, one row per (cache_key, level): the last one written wins."""
+    """The results as a DataFrame, one row per measurement (:data:`RUN_IDENTITY`): the last one written wins."""
     import pandas as pd
 
     path = Path(path)
@@ -110,7 +114,7 @@ def read_results(path: Path):
         raise CdbenchError(f"results file {path} cannot be parsed ({str(exc).splitlines()[0][:120]})") from None
     if df.empty:
         raise CdbenchError(f"{path} has no rows; run `cdbench run` first")
-    return df.drop_duplicates(["cache_key", "level"], keep="last").reset_index(drop=True)
+    return df.drop_duplicates(RUN_IDENTITY, keep="last").reset_index(drop=True)
 
 
 def known_keys(path: Path) -> set[str]:

@@ -121,3 +121,14 @@ def test_sae_codes_selected_reports_its_label_free_choice(induction_model):
     d = res.diagnostics
     assert d["l1"] in (0.01, 0.1) and d["positions"] in ("mean", "last")
     assert d["candidates"].count(":") == 4 and -1.0 <= d["stability"] <= 1.0
+
+
+def test_string_settings_take_the_word_as_written():
+    """`--set normalize=none` is HISP's unnormalised option, not a missing value; a misspelt word is refused."""
+    from bench.errors import CdbenchError
+    from bench.harness import make_config
+
+    assert make_config(METHODS["hisp"], "induction", [("normalize", "none")]).normalize == "none"
+    assert make_config(METHODS["eap_ig"], "ioi", [("grid", "endpoint")]).grid == "endpoint"
+    with pytest.raises((CdbenchError, ValueError)):
+        make_config(METHODS["hisp"], "induction", [("normalize", "nope")])

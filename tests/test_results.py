@@ -42,3 +42,13 @@ def test_a_rerun_replaces_its_rows_on_read(tmp_path):
     append_rows(path, [{**_row(0, 1), "auc": 0.9}])
     df = read_results(path)
     assert len(df) == 1 and df.auc.iloc[0] == 0.9
+
+
+def test_a_rerun_at_other_code_replaces_the_earlier_measurement(tmp_path):
+    """Same run identity, another cache key (new code or library versions): the later row is the one read, so a
+    report never averages two code versions; another seed is another measurement and stays."""
+    path = tmp_path / "results.csv"
+    append_rows(path, [_row(0, 1) | {"cdbench_commit": "aaa"}, _row(1, 1)])
+    append_rows(path, [_row(0, 1) | {"cache_key": "ffff000000000000", "cdbench_commit": "bbb", "auc": 0.7}])
+    df = read_results(path).sort_values("seed")
+    assert df.seed.tolist() == [0, 1] and df.auc.tolist() == [0.7, 0.5] and df.cdbench_commit.iloc[0] == "bbb"
