@@ -26,8 +26,9 @@ $B run --task $ALL --method sae_codes --seeds 3 --n-prompts 250
 $B run --task planted --method hisp --seeds 5 --set normalize=none
 $B run --task planted --method eap_ig --seeds 5 --set grid=endpoint
 # 5. SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). ACDC, SP and activation
-#    patching need a pass per edge / per head: left to a GPU.
-$B run --task ioi --model smollm2-135m --method random,sae_codes,eap --seeds 1 --n-prompts 40
+#    patching need a pass per edge / per head, and the edge-level faithfulness curve costs minutes a run on
+#    2 cores: EAP and the rest are left to a GPU.
+$B run --task ioi --model smollm2-135m --method random,sae_codes --seeds 1 --n-prompts 40
 # 6. Random-weight stand-ins for the hub models: plumbing and timing only, their AUCs mean nothing.
 $B run --task docstring --model attn-only-4l-random --method random,sae_codes,eap,hisp --seeds 1 --n-prompts 40
 $B run --task ioi --model gpt2-random --preset paper --seeds 1 --n-prompts 40
