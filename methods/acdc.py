@@ -83,6 +83,17 @@ def _quiet_auto_circuit() -> Iterator[None]:
         acdc_module.tqdm = old
 
 
+def _fix_edge_order(bridge: Bridge) -> None:
+    """ACDC's result depends on the order it visits edges; auto-circuit keeps them in a set (its order
+    changes with Python's hash seed, so two processes gave edge AUC 0.65-0.70 on one seed) and sorts only by
+    receiver layer. Fix the order: receivers from the output back (by layer, then name), each one's senders
+    from the latest layer back, as ACDC walks its graph."""
+    from ordered_set import OrderedSet
+
+    bridge.pm.edges = OrderedSet(sorted(bridge.pm.edges, key=lambda e: (-e.dest.layer, e.dest.name, -e.src.layer,
+                                                                      e.src.name)))
+
+
 def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch.Tensor, float, bool]:
     """(kept mask over the additive edges' cdbench indices, seconds, from cache) for one threshold."""
     from auto_circuit.prune_algos.ACDC import acdc_prune_scores
@@ -105,6 +116,7 @@ def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch
 def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     target = config.target if config.target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
     bridge = patchable(model, prompts)
+    _fix_edge_order(bridge)
     graph = bridge.graph
     key = _run_key(model, prompts, target)
     taus = sorted(config.thresholds)
