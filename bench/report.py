@@ -194,7 +194,7 @@ def planted_section(df: pd.DataFrame) -> list[str]:
     from bench.tasks import TASKS
 
     planted = [t for t, task in TASKS.items() if task.suite == "planted"]
-    sub = df[df.task.isin(planted) & (df.overrides.fillna("") == "")]
+    sub = df[df.task.isin(planted) & (df.label == df.method)]  # the method as registered: no --set, usual prompt count
     if sub.empty:
         return []
     models = sorted(sub.model.unique())
@@ -218,12 +218,17 @@ def planted_section(df: pd.DataFrame) -> list[str]:
     lines += ["", "Best method per model (mean AUC; the margin to the runner-up with both seed spreads):", ""]
     for m in models:
         for level in ("edge", "node"):
-            g = sub[(sub.model == m) & (sub.level == level)].groupby("method").auc.agg(["mean", "std", "count"])
+            lv = sub[(sub.model == m) & (sub.level == level)]
+            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"))
             g = g.dropna(subset=["mean"]).sort_values("mean", ascending=False)
             if len(g) >= 2:
                 a, b = g.iloc[0], g.iloc[1]
+                gap = a["mean"] - b["mean"]
+                note = " (a tie)" if abs(gap) < 5e-4 else ""
+                if not np.isnan(a["null"]) and a["mean"] - a["null"] < NULL_MARGIN:
+                    note += f"; but its null AUC is {a['null']:.3f}: no positive-vs-negative signal"
                 lines.append(f"- {m}, {level}: {g.index[0]} {a['mean']:.3f} ± {a['std']:.3f} ahead of {g.index[1]} "
-                             f"{b['mean']:.3f} ± {b['std']:.3f} (by {a['mean'] - b['mean']:.3f})")
+                             f"{b['mean']:.3f} ± {b['std']:.3f} (by {gap:.3f}){note}")
     return lines + [""]
 
 
