@@ -261,7 +261,7 @@ def benchmark_section(path: Path) -> list[str]:
 def cluster_section(df: pd.DataFrame) -> list[str]:
     """What the recorded grid costs: per model and method, the median seconds a run took here (method plus
     faithfulness), the runs recorded, and their total, so a cluster user can size a grid before launching it."""
-    base = df[df.level.isin(["node"])].copy()  # one row per run
+    base = df[df.level == "node"].copy()  # one row per run
     if base.empty:
         return []
     base["run_s"] = base.wall_s.fillna(0) + base.faith_s.fillna(0) + base.null_s.fillna(0)

@@ -33,7 +33,6 @@ class Recipe:
     high_level: Callable[[], siit.HighLevel]
     mapping: dict[str, str]  # high-level variable -> component
     groups: dict[str, list[str]]  # ground-truth groups (one per variable, named for readers)
-    class_edges: list[list[str]]
     metric: Callable[[torch.Tensor, siit.Batch], torch.Tensor]  # per-prompt task metric on clean inputs
     corrupt: Callable[[siit.Batch, torch.Generator], torch.Tensor]  # the task's negatives for a clean batch
     task: str
@@ -45,6 +44,11 @@ class Recipe:
     # a per-prompt score of the output against its own input's answer, for ablations from other inputs where
     # the task metric is not specific to the input (a real-valued output): default, the task metric itself
     fidelity: Callable[[torch.Tensor, siit.Batch], torch.Tensor] | None = None
+
+    @property
+    def class_edges(self) -> list[list[str]]:
+        """The ground truth's class-level edges: the induced subgraph of the groups (:func:`induced`)."""
+        return induced(self.groups)
 
 
 def load(p: Planted, device: str = "cpu"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.common import Recipe, main
 from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
 
 BOS, X, ALPHABET = 0, 1, 8
@@ -87,7 +87,6 @@ GROUPS = {"is_x": ["m0"], "frac": ["1.2"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"IS_X": "m0", "FRAC": "1.2"},
     groups=GROUPS,
-    class_edges=induced(GROUPS),
     metric=metric, corrupt=corrupt, task="planted_frac",
     source="cdbench: planted by SIIT (bench/models/planted/frac.py); high-level model tracr's make_frac_prevs "
            "(Lindner et al. 2023)",

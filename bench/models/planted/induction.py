@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.common import Recipe, main
 from bench.models.planted.siit import IGNORE, Batch, Weights
 
 BOS, VOCAB, LENGTH = 0, 40, 24
@@ -125,7 +125,6 @@ GROUPS = {"previous_token": ["0.3"], "induction": ["1.5"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"PREV": "0.3", "IND": "1.5"},
     groups=GROUPS,
-    class_edges=induced(GROUPS),
     metric=metric, corrupt=corrupt, task="planted_induction",
     source="cdbench: planted by SIIT (bench/models/planted/induction.py); the standard previous-token + induction "
            "circuit (Olsson et al. 2022)",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.common import Recipe, main
 from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
 
 N_NAMES, N_FILL = 20, 20
@@ -101,7 +101,6 @@ RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel,
     mapping={"DUP": "0.1", "SINH": "1.2", "TARGET": "m1", "NM": "2.3"},
     groups=GROUPS,
-    class_edges=induced(GROUPS),
     metric=metric, corrupt=corrupt, task="planted_ioi",
     source="cdbench: planted by SIIT (bench/models/planted/ioi.py); high-level model after Wang et al. 2022's IOI circuit",
     steps=4000, batch=128, lr=2e-3, weights=Weights(iit=3.0, strict=1.0, distract=0.2))

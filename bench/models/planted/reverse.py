@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, induced, main
+from bench.models.planted.common import Recipe, main
 from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
 
 BOS, N_VALUES, N_FILL = 0, 12, 6
@@ -105,7 +105,6 @@ GROUPS = {"length": ["0.2"], "target": ["m0"], "reverse": ["1.1"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"LEN": "0.2", "TARGET": "m0", "REV": "1.1"},
     groups=GROUPS,
-    class_edges=induced(GROUPS),
     metric=metric, corrupt=corrupt, task="planted_reverse",
     source="cdbench: planted by SIIT (bench/models/planted/reverse.py); high-level model tracr's make_reverse "
            "(Lindner et al. 2023), with the output after the input so a causal model can produce it",

@@ -87,30 +87,18 @@ def cache(model, tokens: torch.Tensor, components: list[str]) -> dict[str, torch
 
 def run_patched(model, tokens: torch.Tensor, patches: dict[str, torch.Tensor]) -> torch.Tensor:
     """Logits with each component in ``patches`` replaced by the given activation (all positions)."""
-    by_hook: dict[str, list[tuple[int | None, torch.Tensor]]] = {}
-    for comp, act in patches.items():
-        name, head = component_hook(comp)
-        by_hook.setdefault(name, []).append((head, act))
-
-    def hook(x: torch.Tensor, hook) -> torch.Tensor:
-        x = x.clone()
-        for head, act in by_hook[hook.name]:
-            if head is None:
-                x = act
-            else:
-                x[:, :, head] = act
-        return x
-
-    return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook])
+    return run_patched_rows(model, tokens, {c: (slice(None), act) for c, act in patches.items()})
 
 
 def _source_activations(model, source: torch.Tensor, swap: list[str], other: torch.Tensor, unmapped: list[str]
                         ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """The interchange source's activations of ``swap`` and the resampling input's of ``unmapped``, from one
-    no-grad pass when the two inputs have the same shape (one pass over both batches)."""
-    if source is other or source.shape != other.shape:
-        return cache(model, source, swap), (cache(model, other, unmapped) if source is not other else
-                                            cache(model, source, unmapped))
+    """The interchange source's activations of ``swap`` and the resampling input's of ``unmapped``: one no-grad
+    pass (over both batches at once when they are different inputs of the same shape)."""
+    if source is other:
+        acts = cache(model, source, sorted(set(swap) | set(unmapped)))
+        return {c: acts[c] for c in swap}, {c: acts[c] for c in unmapped}
+    if source.shape != other.shape:
+        return cache(model, source, swap), cache(model, other, unmapped)
     both = cache(model, torch.cat([source, other]), sorted(set(swap) | set(unmapped)))
     n = len(source)
     return {c: both[c][:n] for c in swap}, {c: both[c][n:] for c in unmapped}
