@@ -1,5 +1,5 @@
 """Write a found circuit as graph JSON in the shape of EAP-IG's ``Graph.to_json`` (MIB's interchange
-format), and read it back.
+format).
 
 Node names follow EAP-IG: ``input``, ``a{layer}.h{head}``, ``m{layer}``, ``logits``; edges
 ``sender->receiver<q|k|v>`` into a head, ``sender->receiver`` otherwise. Only the additive edges are
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import CdbenchError
-from bench.graph import INPUT, MLP_PORT, OUTPUT, OUTPUT_PORT, CircuitGraph, Edge, is_mlp
+from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge, is_mlp
 from bench.io import atomic_write_text
 
 FORMAT = "cdbench.circuit/2 (EAP-IG Graph.to_json-like)"
@@ -29,29 +29,9 @@ def _name(node: str) -> str:
     return f"a{layer}.h{head}"
 
 
-def _unname(name: str) -> str:
-    if name == "input":
-        return INPUT
-    if name == "logits":
-        return OUTPUT
-    if is_mlp(name):
-        return name
-    layer, head = name[1:].split(".h")
-    return f"{layer}.{head}"
-
-
 def edge_name(e: Edge) -> str:
     port = f"<{e.port}>" if e.port in "qkv" else ""
     return f"{_name(e.sender)}->{_name(e.receiver)}{port}"
-
-
-def parse_edge_name(name: str) -> Edge:
-    sender, rest = name.split("->")
-    if rest.endswith(">"):
-        receiver, port = rest[:-1].split("<")
-        return Edge(_unname(sender), _unname(receiver), port)
-    receiver = _unname(rest)
-    return Edge(_unname(sender), receiver, OUTPUT_PORT if receiver == OUTPUT else MLP_PORT)
 
 
 @dataclass(frozen=True)
@@ -87,16 +67,6 @@ def to_json(circuit: Circuit, path: Path) -> None:
         "edges": {edge_name(e): {"score": s, "in_graph": e in circuit.edges_in} for e, s in circuit.edge_scores.items()},
     }
     atomic_write_text(Path(path), json.dumps(data, indent=1) + "\n")
-
-
-def from_json(path: Path) -> Circuit:
-    data = json.loads(Path(path).read_text())
-    cfg = data["cfg"]
-    graph = CircuitGraph(cfg["n_layers"], cfg["n_heads"], cfg.get("attn_only", True))
-    nodes = {_unname(k): v["score"] for k, v in data["nodes"].items() if k not in ("input", "logits")}
-    edges = {parse_edge_name(k): v for k, v in data["edges"].items()}
-    return Circuit(graph, nodes, {e: v["score"] for e, v in edges.items()},
-                   frozenset(e for e, v in edges.items() if v["in_graph"]), data.get("meta", {}))
 
 
 def export_run(results: Path, key: str, top_k: int, out: Path) -> int:

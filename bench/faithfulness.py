@@ -77,20 +77,32 @@ def area(x: list[float], y: list[float]) -> float:
     return float(sum((x[i + 1] - x[i]) * (y[i] + y[i + 1]) / 2 for i in range(len(x) - 1)))
 
 
+# What patching may hold at once: the corrupted prompts' sender outputs, n_senders x batch x positions x d_model
+# floats (auto-circuit's src_ablations). Prompts go through in batches of at most this many bytes of it, so
+# the curve's memory is bounded whatever the prompt count (GPT-2 small, 20 tokens: about 100 prompts a batch).
+PATCH_BYTES = 1 << 30
+
+
+def batch_size_for(graph: CircuitGraph, n_prompts: int, seq_len: int, d_model: int) -> int:
+    """Prompts per batch so the corrupted sender outputs stay within PATCH_BYTES."""
+    per_prompt = len(graph.senders) * seq_len * d_model * 4
+    return max(1, min(n_prompts, PATCH_BYTES // max(per_prompt, 1)))
+
+
 @torch.no_grad()
 def faithfulness_curve(model, prompts: TaskPrompts, node_scores: torch.Tensor,
                        edge_scores: torch.Tensor | None) -> FaithfulnessCurve:
-    """MIB's faithfulness curve, CPR and CMD for one run's scores (edge level when there are edge scores)."""
+    """MIB's faithfulness curve, CPR and CMD for one run's scores (edge level when there are edge scores).
+    Each distinct circuit is evaluated once (the full model, the empty circuit, and each size under each
+    ranking, shared where two are the same), over the prompts in memory-bounded batches."""
     from auto_circuit.utils.ablation_activations import src_ablations
     from auto_circuit.utils.graph_utils import patch_mode
 
-    from methods.auto_circuit_bridge import patchable
+    from bench.patching import for_prompts
 
-    bridge = patchable(model, prompts)
+    bridge = for_prompts(model, prompts)
     graph = bridge.graph
     pm = bridge.pm
-    clean = prompts.clean.tokens.to(model.cfg.device)
-    patch_outs = src_ablations(pm, prompts.corrupted.tokens.to(model.cfg.device))
     add = torch.tensor(graph.additive)
     level = "edge" if edge_scores is not None else "node"
     heads_of = graph.endpoint_nodes[0]
@@ -106,32 +118,48 @@ def faithfulness_curve(model, prompts: TaskPrompts, node_scores: torch.Tensor,
             kept[dropped] = False
         return ~mib_prune(graph, kept)
 
-    def metric(patched: torch.Tensor) -> torch.Tensor:
-        bridge.set_patched(patched)
-        with patch_mode(pm, patch_outs):
-            return prompts.metric(pm(clean)[pm.out_slice]).float().cpu()
-
     items = edge_scores.float()[add] if level == "edge" else node_scores.float().flatten()
     n_total = len(items)
     sizes = [int(p * n_total) for p in PERCENTAGES]  # MIB: floor, nominal percentage on the x-axis
     rankings = {"signed": False, "abs": True}
     if bool((items >= 0).all()):
         rankings = {"signed": True}  # non-negative scores: both rankings are the same circuit
-    jobs = [(name, n) for name in rankings for n in sizes]
-    bar = tqdm(total=len(jobs) + 2, desc="faithfulness", leave=False, disable=None)
-    m_full = metric(torch.zeros(len(graph.edges), dtype=torch.bool))
-    bar.update()
-    m_empty = metric(torch.ones(len(graph.edges), dtype=torch.bool))
-    bar.update()
+    circuits: dict[bytes, torch.Tensor] = {}  # distinct patched-edge masks
+
+    def circuit(mask: torch.Tensor) -> bytes:
+        key = mask.numpy().tobytes()
+        circuits.setdefault(key, mask)
+        return key
+
+    full = circuit(torch.zeros(len(graph.edges), dtype=torch.bool))
+    empty = circuit(torch.ones(len(graph.edges), dtype=torch.bool))
+    jobs = [(name, circuit(patched_for(_top(items, n, rankings[name])))) for name in rankings for n in sizes]
+    n = len(prompts.clean)
+    size = batch_size_for(graph, n, prompts.clean.tokens.shape[1], model.cfg.d_model)
+    values = {key: torch.zeros(n) for key in circuits}  # per-prompt metric under each circuit
+    bar = tqdm(total=len(circuits) * math.ceil(n / size), desc="faithfulness", leave=False, disable=None)
+    device = model.cfg.device
+    for start in range(0, n, size):
+        sl = slice(start, min(n, start + size))
+        clean = prompts.clean.tokens[sl].to(device)
+        metric = prompts.metric.take(sl)
+        bridge.read_at(prompts.clean.lengths[sl] - 1)
+        patch_outs = src_ablations(pm, prompts.corrupted.tokens[sl].to(device))
+        for key, mask in circuits.items():
+            bridge.set_patched(mask)
+            with patch_mode(pm, patch_outs):
+                values[key][sl] = metric(pm(clean)[pm.out_slice]).float().cpu()
+            bar.update()
+        del patch_outs
+    bar.close()
+    m_full, m_empty = values[full], values[empty]
     diff = m_full - m_empty
     denom = float(diff.mean())
     se = float(diff.std() / math.sqrt(len(diff))) if len(diff) > 1 else float("inf")
     curves: dict[str, list[float]] = {name: [] for name in rankings}
-    for name, n in jobs:
-        m = metric(patched_for(_top(items, n, rankings[name]))).mean().item()
+    for name, key in jobs:
+        m = values[key].mean().item()
         curves[name].append((m - m_empty.mean().item()) / denom if denom != 0 else float("nan"))
-        bar.update()
-    bar.close()
     signed = curves["signed"]
     absolute = curves.get("abs", signed)
     ok = abs(denom) > 2 * se

@@ -99,10 +99,6 @@ class CircuitGraph:
             out += [] if self.attn_only else [mlp_name(layer)]
         return out
 
-    @cached_property
-    def sender_index(self) -> dict[str, int]:
-        return {s: i for i, s in enumerate(self.senders)}
-
     def senders_into(self, receiver: str) -> list[str]:
         """The senders that can write into ``receiver`` (a head, an MLP or OUTPUT)."""
         if receiver == OUTPUT:
@@ -138,10 +134,6 @@ class CircuitGraph:
         """Indices of the non-internal edges: auto-circuit's and MIB's graph."""
         return [i for i, e in enumerate(self.edges) if not e.internal]
 
-    def incoming(self, receiver: str, port: str) -> list[int]:
-        """Indices of the additive edges into ``receiver``'s ``port``."""
-        return [self.edge_index[Edge(s, receiver, port)] for s in self.senders_into(receiver)]
-
     @cached_property
     def blocks(self) -> list["Block"]:
         """The additive edges grouped by receiver port, in edge order. Each block's senders are a prefix
@@ -165,6 +157,33 @@ class CircuitGraph:
         by_port = {(b.receiver, b.port): b for b in self.blocks}
         return [(i, by_port[(e.receiver, e.port)]) for i, e in enumerate(self.edges) if e.internal]
 
+    def fold_internal(self, values, reduce: str = "max"):
+        """``values`` over :attr:`edges` with each head port's internal edge set from the additive edges into
+        that port: ``max`` is ACDC's reading (kept while any incoming edge is kept; for a mask, any), ``sum``
+        the attribution of patching the port's whole input (EAP)."""
+        out = values.clone()
+        for i, block in self.internal_edges:
+            part = values[..., block.start: block.start + block.count]
+            out[..., i] = part.sum(-1) if reduce == "sum" else part.amax(-1)
+        return out
+
+    def incident_max(self, values):
+        """ACDC's node rule: per head ``[..., n_heads_total]`` and per MLP ``[..., n_layers]`` (None when
+        attention-only), the largest of ``values`` (``[..., n_edges]``, non-negative: magnitudes or 0/1 masks)
+        over the edges into or out of it, internal ones included."""
+        import torch
+
+        flat = values.reshape(-1, values.shape[-1]).float()
+
+        def over(ends_pair, size):
+            out = torch.zeros(flat.shape[0], size)
+            for ends in ends_pair:
+                ok = ends >= 0
+                out.scatter_reduce_(1, ends[ok].expand(flat.shape[0], -1), flat[:, ok], reduce="amax")
+            return out.reshape(*values.shape[:-1], size)
+
+        return over(self.endpoint_nodes, len(self.nodes)), (None if self.attn_only else over(self.endpoint_mlps, len(self.mlps)))
+
     def _endpoints(self, index: dict[str, int]):
         import torch
 
@@ -181,6 +200,14 @@ class CircuitGraph:
     def endpoint_mlps(self):
         """(sender MLP layer, receiver MLP layer) per edge, -1 where the end is no MLP."""
         return self._endpoints({m: i for i, m in enumerate(self.mlps)})
+
+
+def edge_hooks(cfg) -> dict[str, bool]:
+    """The TransformerLens flags that expose every sender and receiver of the edge graph (MIB sets the same)."""
+    flags = {"use_attn_result": True, "use_split_qkv_input": True, "ungroup_grouped_query_attention": True}
+    if not cfg.attn_only:
+        flags["use_hook_mlp_in"] = True
+    return flags
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,21 @@ def circuit_points(kept: np.ndarray, labels: np.ndarray) -> list[tuple[float, fl
     labels = np.asarray(labels, dtype=bool)
     pos, neg = max(labels.sum(), 1), max((~labels).sum(), 1)
     return [(float((k & ~labels).sum() / neg), float((k & labels).sum() / pos)) for k in np.asarray(kept, dtype=bool)]
+
+
+NULL_MARGIN = 0.05  # an AUC that does not beat its null control by this much carries no signal
+
+
+def null_verdict(auc: np.ndarray, null_auc: np.ndarray) -> str:
+    """'' when AUCs beat their null controls (paired per seed, NaN pairs dropped): the mean difference is
+    above NULL_MARGIN and, with two or more seeds, above two standard errors; otherwise the flag."""
+    a, b = np.asarray(auc, float), np.asarray(null_auc, float)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    diff = a[ok] - b[ok]
+    if diff.size == 0:
+        return ""
+    mean = float(diff.mean())
+    se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+    if mean > NULL_MARGIN and mean > 2 * se:
+        return ""
+    return f"no signal beyond its null (Δ {mean:+.3f})"

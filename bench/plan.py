@@ -45,12 +45,11 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
              n_prompts: int | None, gt_version: str | None, sets: list[str], device: str | None, results: Path,
              preset: str | None = None) -> Plan:
     from bench.device import pick_device
-    from bench.harness import check_config_for, make_config
+    from bench import truth
     from bench.models.registry import present_spec
+    from bench.settings import check_config_for, make_config
     from bench.tasks import get_task
     from bench.tasks.jsonl import read_records
-    from ground_truth import header
-    from ground_truth.loader import check_fits, path_for
     from methods import METHODS, get_method
 
     pre = None
@@ -82,17 +81,9 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
             raise CdbenchError(f"task {t} has no model of its own; name one with --model")
         mspec = present_spec(model_name)
         version = gt_version or (pre.gt_versions.get(t) if pre else None)
-        if version is not None:
-            data = header(t, version)
-            if data["model"] != mspec.stands_for:
-                raise CdbenchError(f"ground truth {t}/{version} is for model {data['model']}, not {model_name}")
-            check_fits(path_for(t, version), data, mspec.graph)
-        elif task_obj.default_gt is not None:
-            if task_obj.gt_model == mspec.stands_for:
-                check_fits(path_for(t, task_obj.default_gt), header(t, task_obj.default_gt), mspec.graph)
-            else:
-                warnings.append(f"no ground truth for task {t} on model {model_name} (its circuit is "
-                                f"{task_obj.gt_model}'s): rows carry no AUC")
+        if truth.resolve(task_obj, mspec.stands_for, mspec.graph, version) is None and task_obj.default_gt is not None:
+            warnings.append(f"no ground truth for task {t} on model {model_name} (its circuit is "
+                            f"{task_obj.gt_model}'s): rows carry no AUC")
         for m in specs_m:
             config = make_config(m, task_obj.family, overrides)
             check_config_for(m, config, n_prompts, mspec.shape[2])

@@ -52,3 +52,14 @@ def commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")
+
+
+def state_sha256(model) -> str:
+    """sha256 over a model's state dict (names, shapes, bytes): the identity of weights built in memory
+    (compiled, random) or of any model a method is handed."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -2,9 +2,11 @@
 
 Tables come from the results CSV; ROC curves, faithfulness curves, agreement and the SAE-code analyses
 from the per-run files under ``reports/runs``; ground-truth labels from the repository's ground-truth
-files; timings from ``reports/benchmark*.json``. Nothing is read from a cache, so the committed reports
-regenerate byte for byte on any machine (the one line that names when the report was written aside).
-Every file is written atomically, so an interrupted report leaves the old one."""
+files; timings from ``reports/benchmark*.json``. Nothing is read from a cache, so the committed text
+regenerates byte for byte on any machine (the one line that names when the report was written aside).
+What it reads is checked first (:mod:`bench.report_checks`): a row its run file contradicts, or whose run
+file is missing, stops the report before anything is written; rows of an older ground truth are left out
+and listed. Every file is written atomically, so an interrupted report leaves the old one."""
 from __future__ import annotations
 
 import io
@@ -23,24 +25,18 @@ import seaborn as sns  # noqa: E402
 
 from bench.graph import CircuitGraph  # noqa: E402
 from bench.io import atomic_write_bytes, atomic_write_text  # noqa: E402
-from bench.metrics import roc_curve  # noqa: E402
+from bench.metrics import NULL_MARGIN, null_verdict, roc_curve  # noqa: E402
 from bench.models.registry import get_spec  # noqa: E402
+from bench.report_checks import check  # noqa: E402
+from bench.report_format import fmt, num as _num  # noqa: E402
 from bench.report_sae import paper_sections, sae_sections  # noqa: E402
-from bench.results import read_results, read_run, runs_dir_for  # noqa: E402
+from bench.results import read_results, runs_dir_for  # noqa: E402
+from bench.scoring import labels_at  # noqa: E402
 from ground_truth import GroundTruth, load as load_gt  # noqa: E402
 
 TIMESTAMP_PREFIX = "Written "
-NULL_MARGIN = 0.05  # an AUC this close to its null control (or within 2 SE of it) carries no signal
-
-
-def fmt(mean: float, sd: float, n: int) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "n/a"
-    return f"{mean:.3f} ± {sd:.3f}" if n > 1 and not math.isnan(sd) else f"{mean:.3f}"
-
-
-def _num(v: float, digits: int = 3) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+MAX_CURVES = 8  # curves per panel: more cannot be told apart
+PALETTE = "tab10"
 
 
 def label_methods(df: pd.DataFrame) -> pd.DataFrame:
@@ -53,24 +49,12 @@ def label_methods(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def null_verdict(grp: pd.DataFrame) -> str:
-    """'' when the AUC is clearly above its null control (or there is none); otherwise the flag."""
-    pair = grp[["auc", "null_auc"]].dropna()
-    if pair.empty:
-        return ""
-    diff = pair.auc - pair.null_auc
-    se = diff.std() / math.sqrt(len(diff)) if len(diff) > 1 else float("inf")
-    if diff.mean() > NULL_MARGIN and diff.mean() > 2 * se:
-        return ""
-    return f"no signal beyond its null (Δ {diff.mean():+.3f})"
-
-
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (label, level), grp in df.groupby(["label", "level"], sort=True):
         n = grp.seed.nunique()
         rows.append({"label": label, "level": level, "auc": fmt(grp.auc.mean(), grp.auc.std(), n),
-                     "null": fmt(grp.null_auc.mean(), grp.null_auc.std(), n), "verdict": null_verdict(grp),
+                     "null": fmt(grp.null_auc.mean(), grp.null_auc.std(), n), "verdict": null_verdict(grp.auc.to_numpy(), grp.null_auc.to_numpy()),
                      "auc_acdc": fmt(grp.auc_acdc.mean(), grp.auc_acdc.std(), n),
                      "p": _num(grp.precision_at_k.mean()), "r": _num(grp.recall_at_k.mean()), "k": int(grp.k.iloc[0]),
                      "cpr": _num(grp.cpr.mean()), "cmd": _num(grp.cmd.mean()),
@@ -97,17 +81,36 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _lowest_seed_runs(grp: pd.DataFrame, runs: Path) -> dict[str, dict]:
+def _lowest_seed_runs(grp: pd.DataFrame, runs: dict[str, dict]) -> dict[str, dict]:
+    """Per method label, the checked run of its lowest seed (what figures and agreement show)."""
     out = {}
     for label, g in grp.groupby("label"):
-        run = read_run(runs / f"{g.sort_values('seed').iloc[0].cache_key}.json.gz")
-        if run is not None:
-            out[label] = run
+        key = g.sort_values("seed").iloc[0].cache_key
+        if key in runs:
+            out[label] = runs[key]
     return out
+
+
+def _panels(labels: list[str]) -> list[list[str]]:
+    """Methods as registered first, variants (``method [option]``) apart, at most MAX_CURVES a panel."""
+    plain = [x for x in labels if "[" not in x]
+    variants = [x for x in labels if "[" in x]
+    out = []
+    for grp in (plain, variants):
+        if grp:
+            size = math.ceil(len(grp) / math.ceil(len(grp) / MAX_CURVES))  # balanced panels
+            out += [grp[i: i + size] for i in range(0, len(grp), size)]
+    return out
+
+
+def _legend_outside(ax) -> None:
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
 
 
 def roc_figure(grp: pd.DataFrame, runs: dict[str, dict], graph: CircuitGraph, gt: GroundTruth, title: str,
                caption: str) -> bytes | None:
+    """ROC curves at node and edge level: one row of panels per group of at most MAX_CURVES methods, each
+    method of a panel its own colour (the same at both levels), the legend outside the axes."""
     levels = [lv for lv in ("node", "edge") if (grp.level == lv).any()]
     curves = []
     for label, run in runs.items():
@@ -115,43 +118,50 @@ def roc_figure(grp: pd.DataFrame, runs: dict[str, dict], graph: CircuitGraph, gt
             scores = run["scores"]["node_scores" if level == "node" else "edge_scores"]
             if scores is None:
                 continue
-            labels = ([n in gt.heads for n in graph.nodes] if level == "node" else [e in gt.edges for e in graph.edges])
-            fpr, tpr = roc_curve(np.abs(np.array(scores)), np.array(labels))
+            fpr, tpr = roc_curve(np.abs(np.array(scores)), labels_at(graph, gt, level))
             row = grp[(grp.label == label) & (grp.level == level)].sort_values("seed").iloc[0]
-            curves.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{label} ({row.auc:.2f})", "level": level}))
+            curves.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "label": label, "method": f"{label} ({row.auc:.2f})",
+                                        "level": level}))
     if not curves:
         return None
     data = pd.concat(curves)
-    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 5), squeeze=False)
-    for ax, level in zip(axes[0], levels):
-        sub = data[data.level == level]
-        sns.lineplot(data=sub, x="fpr", y="tpr", hue="method", drawstyle="steps-post", ax=ax, errorbar=None)
-        ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
-        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{level} level", xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(fontsize=6.5, loc="lower right")
+    labels = sorted(data.label.unique())
+    panels = _panels(labels)
+    colours = {label: c for panel in panels for label, c in zip(panel, sns.color_palette(PALETTE, len(panel)))}
+    fig, axes = plt.subplots(len(panels), len(levels), figsize=(6.6 * len(levels), 4.2 * len(panels)), squeeze=False)
+    for row, panel in enumerate(panels):
+        for ax, level in zip(axes[row], levels):
+            sub = data[(data.level == level) & data.label.isin(panel)]
+            for (label, name), c in sub.groupby(["label", "method"], sort=False):
+                ax.step(c.fpr, c.tpr, where="post", color=colours[label], lw=1.4, label=name)
+            ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+            ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
+                   title=f"{level} level" + (" (variants)" if any("[" in x for x in panel) else ""))
+            _legend_outside(ax)
     fig.suptitle(title, fontsize=11)
     fig.text(0.5, 0.005, caption, ha="center", fontsize=7.5)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return _png(fig)
 
 
 def faithfulness_figure(runs: dict[str, dict], title: str) -> bytes | None:
-    curves = []
-    for label, run in runs.items():
-        f = run.get("faithfulness")
-        if f and f["status"] == "ok":
-            curves.append(pd.DataFrame({"circuit size (share of scored items)": f["percentages"],
-                                        "faithfulness": f["faithfulness"],
-                                        "method": f"{label} ({f['level']}; CPR {f['cpr']:.2f})"}))
+    """MIB faithfulness by circuit size, at most MAX_CURVES methods a panel, legend outside."""
+    curves = {label: run["faithfulness"] for label, run in runs.items()
+              if run.get("faithfulness") and run["faithfulness"]["status"] == "ok"}
     if not curves:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    sns.lineplot(data=pd.concat(curves), x="circuit size (share of scored items)", y="faithfulness", hue="method",
-                 marker="o", ax=ax, errorbar=None)
-    ax.set_xscale("log")
-    ax.axhline(1, ls=":", c="grey", lw=1)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=6.5)
+    panels = _panels(sorted(curves))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.4, 3.9 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        for label, colour in zip(panel, sns.color_palette(PALETTE, len(panel))):
+            f = curves[label]
+            ax.plot(f["percentages"], f["faithfulness"], marker="o", ms=3, lw=1.3, color=colour,
+                    label=f"{label} ({f['level']}; CPR {f['cpr']:.2f})")
+        ax.set_xscale("log")
+        ax.axhline(1, ls=":", c="grey", lw=1)
+        ax.set(xlabel="circuit size (share of scored items)", ylabel="faithfulness")
+        _legend_outside(ax)
+    axes[0, 0].set_title(title, fontsize=10)
     fig.tight_layout()
     return _png(fig)
 
@@ -176,7 +186,8 @@ CONVENTIONS = [
     "## Conventions: which quantity each number is", "",
     "| column | what it is | follows |", "|---|---|---|",
     "| ROC AUC, node | rank AUC (Mann-Whitney, ties 1/2) of |score| over every head | the SAE-code paper's node ROC |",
-    "| ROC AUC, edge | the same over every edge of ACDC's graph: embeddings, each head's q/k/v inputs (with ACDC's internal input -> q/k/v edges) and output, each MLP, the final residual (32,923 edges on GPT-2 small) | ACDC's candidate set and true edges |",
+    "| ROC AUC, edge | the same over every edge of ACDC's graph: embeddings, each head's q/k/v inputs (with ACDC's internal input -> q/k/v edges) and output, each MLP, the final residual "
+    f"({len(CircuitGraph(12, 12, False).edges):,} edges on GPT-2 small) | ACDC's candidate set and true edges |",
     "| ROC AUC, node_mlp | heads and MLPs ranked together, where ground truth names MLPs | cdbench |",
     "| AUC (ACDC) | ACDC's own ROC area for threshold-sweep methods (ACDC, SP): each threshold's circuit is a point, Pareto-optimal points, staircase area; a node is in a circuit when any incident edge is | ACDC (acdc_graphics.pessimistic_auc) |",
     "| null AUC | the same run with the negatives replaced by a disjoint batch of other positives; only for methods that compare positive and negative sets | cdbench's control |",
@@ -186,7 +197,8 @@ CONVENTIONS = [
     "",
     "Node scores of edge methods follow ACDC's rule: a head's score is its largest |incident edge score| (it is in a "
     "circuit when any of its edges is). A run whose AUC is not clearly above its null AUC (by more than "
-    f"{NULL_MARGIN} and 2 standard errors over seeds) is flagged: such a score carries no positive-vs-negative signal.", ""]
+    f"{NULL_MARGIN} and, with two or more seeds, by 2 standard errors of the paired differences) is flagged: such a "
+    "score carries no positive-vs-negative signal.", ""]
 
 
 def planted_section(df: pd.DataFrame) -> list[str]:
@@ -225,8 +237,10 @@ def planted_section(df: pd.DataFrame) -> list[str]:
                 a, b = g.iloc[0], g.iloc[1]
                 gap = a["mean"] - b["mean"]
                 note = " (a tie)" if abs(gap) < 5e-4 else ""
-                if not np.isnan(a["null"]) and a["mean"] - a["null"] < NULL_MARGIN:
-                    note += f"; but its null AUC is {a['null']:.3f}: no positive-vs-negative signal"
+                best = lv[lv.method == g.index[0]]
+                verdict = null_verdict(best.auc.to_numpy(), best.null_auc.to_numpy())
+                if verdict:
+                    note += f"; but {verdict}"
                 lines.append(f"- {m}, {level}: {g.index[0]} {a['mean']:.3f} ± {a['std']:.3f} ahead of {g.index[1]} "
                              f"{b['mean']:.3f} ± {b['std']:.3f} (by {gap:.3f}){note}")
     return lines + [""]
@@ -287,7 +301,7 @@ def provenance_lines(df: pd.DataFrame) -> list[str]:
             "ground truth (hash), settings, seed and device; see `results.csv`.", ""]
 
 
-def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, runs_dir: Path,
+def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, checked_runs: dict[str, dict],
             figures: dict[str, bytes]) -> list[str]:
     weights = grp.weights.iloc[0]
     gt_hash = grp.gt_hash.iloc[0] if isinstance(grp.gt_hash.iloc[0], str) else ""
@@ -321,7 +335,7 @@ def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, runs_dir:
                      f"{r['cpr']} | {r['cmd']} | {r['faith']} | {r['wall']:.3f} | {r['faith_s']:.2f} | "
                      f"{r['degenerate']}/{r['seeds']} | {r['metric']} | {r['setting']} |")
     lines.append("")
-    runs = _lowest_seed_runs(grp, runs_dir)
+    runs = _lowest_seed_runs(grp, checked_runs)
     lines += agreement_lines(runs)
     slug = f"{task}_{model}_{gt_version}".replace(":", "_").replace("/", "_")
     if gt is not None:
@@ -330,7 +344,7 @@ def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, runs_dir:
         if png is not None:
             figures[f"roc_{slug}.png"] = png
             lines += [f"![ROC curves, {task} on {model}](roc_{slug}.png)", "", f"*ROC curves, seed {seeds[0]} ({caption}).*", ""]
-        lines += sae_sections(grp, gt, graph, runs_dir)
+        lines += sae_sections(grp, gt, graph, checked_runs)
     png = faithfulness_figure(runs, f"{task} on {model}: MIB faithfulness")
     if png is not None:
         figures[f"faithfulness_{slug}.png"] = png
@@ -341,15 +355,20 @@ def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, runs_dir:
 
 
 def write_report(results: Path, out_dir: Path) -> Path:
-    df = label_methods(read_results(results))
+    """Check what the results and run files say, then write README.md and the figures into ``out_dir``."""
     runs_dir = runs_dir_for(results)
+    checked = check(read_results(results), runs_dir)
+    df = label_methods(checked.rows)
     lines = ["# cdbench results", "",
              f"Generated by `cdbench report` from `{results}` and `{runs_dir}`; do not edit by hand.", "",
              TIMESTAMP_PREFIX + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") + ".", ""]
+    if checked.stale:
+        lines += ["**Stale rows left out** (their ground truth changed since they were scored):", ""]
+        lines += [f"- {s}" for s in checked.stale] + [""]
     lines += provenance_lines(df) + CONVENTIONS + planted_section(df) + paper_sections(df)
     figures: dict[str, bytes] = {}
     for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):
-        lines += section(task, model, gt_version, grp, runs_dir, figures)
+        lines += section(task, model, gt_version, grp, checked.runs, figures)
     for bench_file in sorted(Path(results).parent.glob("benchmark*.json")):  # beside the results, like runs/
         lines += benchmark_section(bench_file)
     lines += cluster_section(df)

@@ -2,6 +2,7 @@
 heads the codes miss, and every SAE-code variant side by side with its null control on each task."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,26 +10,19 @@ import numpy as np
 import pandas as pd
 
 from bench.graph import CircuitGraph
-from bench.results import read_run
+from bench.report_format import fmt, fmt_series
 from ground_truth import GroundTruth
 
 PREFIX = "sae_codes"
+PUBLISHED = Path(__file__).resolve().parent / "data" / "published.json"
 
 
-def _fmt(s: pd.Series) -> str:
-    s = s.dropna()
-    if s.empty:
-        return "n/a"
-    return f"{s.mean():.3f} ± {s.std():.3f}" if len(s) > 1 else f"{s.mean():.3f}"
-
-
-def sae_sections(grp: pd.DataFrame, gt: GroundTruth, graph: CircuitGraph, runs_dir: Path) -> list[str]:
+def sae_sections(grp: pd.DataFrame, gt: GroundTruth, graph: CircuitGraph, runs: dict[str, dict]) -> list[str]:
     """Per SAE-code variant: for each ground-truth head, the fraction of seeds on which it scores 0 (its
     positive codes are a subset of its negative codes, so the method sees nothing in it)."""
     rows = []
     for label, g in grp[(grp.level == "node") & grp.method.str.startswith(PREFIX)].groupby("label"):
-        runs = (read_run(runs_dir / f"{k}.json.gz") for k in g.cache_key)
-        scores = [run["scores"]["node_scores"] for run in runs if run is not None]
+        scores = [runs[k]["scores"]["node_scores"] for k in g.cache_key if k in runs]
         if scores:
             rows.append((label, len(scores), (np.array(scores) == 0).mean(0)))
     if not rows:
@@ -47,16 +41,15 @@ def sae_sections(grp: pd.DataFrame, gt: GroundTruth, graph: CircuitGraph, runs_d
 def published_section(df: pd.DataFrame) -> list[str]:
     """The paper's numbers beside cdbench's run of its preset on the same models and head lists."""
     from bench.presets import PRESETS
-    from bench.report import fmt
 
     paper = PRESETS["paper"]
-    published = [("ioi", "gpt2", "0.868 ± 0.008", ".635 / .699 / .681"),
-                 ("greater_than", "gpt2", "0.855 ± 0.036", ".831 / .637 / .573"),
-                 ("docstring", "attn-only-4l", "0.869 ± 0.038", ".887 / .885 / .672")]
+    data = json.loads(PUBLISHED.read_text())
     lines = ["## The SAE-code paper's numbers beside cdbench's `--preset paper`", "",
              "| task | model | published (node AUC, released head list) | ACDC / HISP / SP as quoted there | "
              "cdbench, same head list | cdbench, default ground truth |", "|---|---|---|---|---|---|"]
-    for task, model, sae, base in published:
+    for p in data["sae_codes_node_auc"]:
+        task, model = p["task"], p["model"]
+        sae, base = f"{p['mean']:.3f} ± {p['sd']:.3f}", " / ".join(f"{p[m]:.3f}" for m in ("acdc", "hisp", "sp"))
         ours = df[(df.task == task) & (df.model == model) & (df.method == "sae_codes") & (df.level == "node")
                   & (df.n_prompts == paper.n_prompts)]
         same = ours[ours.gt_version == paper.gt_versions.get(task)]
@@ -66,7 +59,8 @@ def published_section(df: pd.DataFrame) -> list[str]:
     lines += ["", "The published hyperparameters were tuned with ground truth in the loop (Optuna on AUC); its released "
               "edge AUC was scored against head labels, while cdbench scores edges against ACDC's edge ground truth. "
               "The quoted ACDC/HISP/SP numbers average ACDC's four settings; ACDC's own paper (KL, corrupted patching, "
-              "edge level, its Pareto-staircase AUC) reports IOI .869, greater-than .853, docstring .982.", ""]
+              "edge level, its Pareto-staircase AUC) reports "
+              + ", ".join(f"{t} {v:.3f}" for t, v in data["acdc_own_edge_auc"].items()) + f". Source: {data['source']}", ""]
     return lines
 
 
@@ -89,6 +83,6 @@ def sae_variants_section(df: pd.DataFrame) -> list[str]:
     for (task, model, label), g in sub.groupby(["task", "model", "label"], sort=True):
         node, edge = g[g.level == "node"], g[g.level == "edge"]
         wall = g.wall_s.median()
-        lines.append(f"| {task} | {model} | {label} | {_fmt(node.auc)} | {_fmt(node.null_auc)} | {_fmt(edge.auc)} | "
-                     f"{_fmt(edge.null_auc)} | {'n/a' if math.isnan(wall) else f'{wall:.3f}'} | {g.seed.nunique()} |")
+        lines.append(f"| {task} | {model} | {label} | {fmt_series(node.auc)} | {fmt_series(node.null_auc)} | {fmt_series(edge.auc)} | "
+                     f"{fmt_series(edge.null_auc)} | {'n/a' if math.isnan(wall) else f'{wall:.3f}'} | {g.seed.nunique()} |")
     return lines + [""]

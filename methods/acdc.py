@@ -8,18 +8,16 @@ Each threshold tau gives one circuit (the edges ACDC keeps). An edge's score is 
 it is kept (0 if it never is), and a head's node score is the largest tau at which any incident edge is
 kept (ACDC's rule: a node is in the circuit when one of its edges is). The circuits themselves are returned
 as a sweep, which the harness scores the way ACDC scores its ROC (Pareto points, staircase area). Each tau's
-outcome is cached on disk under ``$CDBENCH_HOME/acdc`` so an interrupted sweep resumes."""
+outcome is cached on disk under ``$CDBENCH_HOME/acdc``, keyed by the model's parameters and the prompts, so
+an interrupted sweep resumes."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -27,10 +25,10 @@ from tqdm import tqdm
 
 from bench.home import acdc_dir
 from bench.io import atomic_write_text
-from bench.provenance import source_hash, versions
+from bench.patching import Bridge, for_prompts
+from bench.provenance import source_hash, state_sha256, versions
 from bench.tasks.base import TaskPrompts
-from methods.auto_circuit_bridge import Bridge, patchable
-from methods.base import EdgeScores, HeadScores, MethodResult, Sweep, mlp_scores_from_edges, node_scores_from_edges
+from methods.base import MethodResult, Sweep, check_target, quiet_progress, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,7 @@ class Config:
     def __post_init__(self) -> None:
         if not self.thresholds or any(not (t > 0 and np.isfinite(t)) for t in self.thresholds):
             raise ValueError("thresholds must be positive finite numbers")
-        if self.target not in ("auto", "kl_div", "mse"):
-            raise ValueError(f"target must be auto, kl_div or mse, not {self.target!r}")
+        check_target(self.target)
 
 
 # The ACDC paper's sweep per task family (experiments/launch_spreadsheet.py), KL (l2 for tracr).
@@ -58,29 +55,12 @@ FAMILY_SETTINGS = {"ioi": {"thresholds": sweep(-6, 0, 31)}, "greater_than": {"th
 
 
 def _run_key(model, prompts: TaskPrompts, target: str) -> str:
-    """Everything a threshold's outcome depends on: weights, prompts, target, code and library versions."""
+    """Everything a threshold's outcome depends on: parameters, prompts, target, code and library versions."""
     h = hashlib.sha256()
-    weights = getattr(model, "weights_sha256", None)
-    if weights is None:  # a model that did not come through the registry: hash its parameters here
-        for name, t in sorted(model.state_dict().items()):
-            h.update(name.encode() + t.detach().float().cpu().contiguous().numpy().tobytes())
-    h.update(str(weights).encode())
+    h.update(state_sha256(model).encode())
     h.update(prompts.content_hash().encode())
     h.update(f"{target}|{source_hash()}|{versions()}|{model.cfg.device}".encode())
     return h.hexdigest()[:16]
-
-
-@contextmanager
-def _quiet_auto_circuit() -> Iterator[None]:
-    """auto-circuit draws a progress bar per edge; cdbench shows one bar over the tau sweep instead."""
-    import auto_circuit.prune_algos.ACDC as acdc_module
-
-    old = acdc_module.tqdm
-    acdc_module.tqdm = partial(tqdm, disable=True)
-    try:
-        yield
-    finally:
-        acdc_module.tqdm = old
 
 
 def _fix_edge_order(bridge: Bridge) -> None:
@@ -96,7 +76,7 @@ def _fix_edge_order(bridge: Bridge) -> None:
 
 def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch.Tensor, float, bool]:
     """(kept mask over the additive edges' cdbench indices, seconds, from cache) for one threshold."""
-    from auto_circuit.prune_algos.ACDC import acdc_prune_scores
+    import auto_circuit.prune_algos.ACDC as acdc_module
 
     if path.is_file():  # {"seconds": ..., "kept": [cdbench edge indices kept]}
         entry = json.loads(path.read_text())
@@ -104,8 +84,8 @@ def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch
         kept[entry["kept"]] = True
         return kept, float(entry["seconds"]), True
     t0 = time.perf_counter()
-    with _quiet_auto_circuit():
-        ps = acdc_prune_scores(bridge.pm, bridge.loader, None, tao_exps=[0], tao_bases=[tau],  # type: ignore[list-item]
+    with quiet_progress(acdc_module):
+        ps = acdc_module.acdc_prune_scores(bridge.pm, bridge.loader, None, tao_exps=[0], tao_bases=[tau],  # type: ignore[list-item]
                                faithfulness_target=target)
     seconds = time.perf_counter() - t0
     kept = torch.isinf(bridge.to_graph(ps, fill=0.0))
@@ -114,8 +94,8 @@ def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch
 
 
 def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
-    target = config.target if config.target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
-    bridge = patchable(model, prompts)
+    target = resolve_target(config.target, prompts)
+    bridge = for_prompts(model, prompts)
     _fix_edge_order(bridge)
     graph = bridge.graph
     key = _run_key(model, prompts, target)
@@ -124,16 +104,12 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     kept_all, work_s, from_cache = [], 0.0, 0
     for tau in tqdm(taus, desc="ACDC tau sweep", leave=False, disable=None):
         kept, seconds, cached = _kept_at(bridge, tau, target, acdc_dir() / key / f"tau={tau:.6e}.json")
-        for i, block in graph.internal_edges:  # kept while any edge into the port is
-            kept[i] = kept[block.start: block.start + block.count].any()
+        kept = graph.fold_internal(kept)  # an internal edge is kept while any edge into its port is
         kept_all.append(kept)
         work_s += seconds
         from_cache += cached
         score = torch.where(kept, torch.tensor(tau), score)  # taus ascend: ends as the largest tau kept
-    nodes = node_scores_from_edges(graph, score)
-    return MethodResult(HeadScores(nodes, mlp_scores_from_edges(graph, score)), EdgeScores(score),
-                        {"ablation": "corrupted-patching", "metric": f"{target} (ACDC)",
-                         "n_prompts_used": bridge.n_prompts, "n_taus": len(taus), "taus_from_cache": from_cache,
-                         # the sweep's compute time even when some taus came from the cache (harness wall_s)
-                         "work_s": work_s},
-                        Sweep("tau", taus, torch.stack(kept_all)))
+    return MethodResult.from_edges(graph, score, ablation="corrupted-patching", metric=f"{target} (ACDC)",
+                                   compute_s=work_s, sweep=Sweep("tau", taus, torch.stack(kept_all)),
+                                   diagnostics={"n_prompts_used": bridge.n_prompts, "n_taus": len(taus),
+                                                "taus_from_cache": from_cache})

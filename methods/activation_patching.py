@@ -40,5 +40,4 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
 
                 logits = model.run_with_hooks(clean.tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", patch)])
                 effect[layer, h] += (base - metric(last_logits(logits, clean))).sum().cpu()
-    return MethodResult(HeadScores((effect / len(prompts.clean)).abs()), None,
-                        {"ablation": "corrupted-patching", "metric": prompts.metric.name})
+    return MethodResult(HeadScores((effect / len(prompts.clean)).abs()), ablation="corrupted-patching")

@@ -1,8 +1,9 @@
 """The method protocol and its result types.
 
 A method is a function ``run(model, prompts, config, seed) -> MethodResult``. It receives the
-model and a :class:`bench.tasks.base.TaskPrompts` (prompts, answers, metric) and nothing else:
-ground truth is loaded by the harness only after the method has returned, so no method can see it.
+model, a :class:`bench.tasks.base.TaskPrompts` (prompts, answers, metric), its settings and a seed, and
+nothing else: the harness parses ground truth only after the method has returned, and no module a method
+imports can reach ground truth (tests/test_methods.py follows the imports).
 """
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class HeadScores:
 
     scores: torch.Tensor
     mlps: torch.Tensor | None = None
+
+    @staticmethod
+    def from_edges(graph: CircuitGraph, edge_scores: torch.Tensor) -> "HeadScores":
+        """ACDC's node rule for every edge method: a head (or MLP) is in the circuit when any edge into or out
+        of it is, so its score is the largest |score| among its incident edges (internal ones included)."""
+        heads, mlps = graph.incident_max(edge_scores.detach().abs().float().cpu())
+        return HeadScores(heads.view(graph.n_layers, graph.n_heads), mlps)
 
     def flat(self) -> torch.Tensor:
         return self.scores.detach().float().cpu().reshape(-1)
@@ -57,10 +65,25 @@ class Sweep:
 
 @dataclass(frozen=True)
 class MethodResult:
+    """What a method found, and the facts about how, each in a row's column: ``ablation`` (how it removes a
+    component), ``metric`` (what it measures; empty: the task's metric), ``degenerate`` (the method's own
+    verdict that its fit collapsed), ``compute_s`` (the compute its result took when part of it came from the
+    method's own resumable cache; None: the wall time of the call). ``diagnostics``: anything else, stored in
+    the run file."""
+
     nodes: HeadScores
     edges: EdgeScores | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
     sweep: Sweep | None = None
+    ablation: str = "none"
+    metric: str = ""
+    degenerate: bool = False
+    compute_s: float | None = None
+
+    @staticmethod
+    def from_edges(graph: CircuitGraph, edge_scores: torch.Tensor, **facts: Any) -> "MethodResult":
+        """An edge method's result: its edge scores and the node scores ACDC's node rule gives them."""
+        return MethodResult(HeadScores.from_edges(graph, edge_scores), EdgeScores(edge_scores), **facts)
 
 
 MethodFn = Callable[["HookedTransformer", TaskPrompts, Any, int], MethodResult]
@@ -85,6 +108,7 @@ class MethodSpec:
 
 
 def graph_of(model: "HookedTransformer") -> CircuitGraph:
+    """The edge graph of ``model``'s shape."""
     cfg = model.cfg
     return CircuitGraph(cfg.n_layers, cfg.n_heads, bool(cfg.attn_only))
 
@@ -105,39 +129,36 @@ def hook_flags(model: "HookedTransformer", **flags: bool) -> Iterator[None]:
             setters[k](v)
 
 
-def edge_hooks(model: "HookedTransformer") -> dict[str, bool]:
-    """The flags that expose every sender and receiver of the edge graph (MIB sets the same)."""
-    flags = {"use_attn_result": True, "use_split_qkv_input": True, "ungroup_grouped_query_attention": True}
-    if not model.cfg.attn_only:
-        flags["use_hook_mlp_in"] = True
-    return flags
-
-
 def batches(n: int, size: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` over ``n`` prompts."""
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
 
 
-def node_scores_from_edges(graph: CircuitGraph, edge_scores: torch.Tensor) -> torch.Tensor:
-    """ACDC's node rule for every edge method: a head is in the circuit when any edge into or out of it
-    is, so its score is the largest |score| among its incident edges (internal ones included)."""
-    mag = edge_scores.detach().abs().float().cpu()
-    nodes = torch.zeros(len(graph.nodes))
-    send, recv = graph.endpoint_nodes
-    for ends in (send, recv):
-        ok = ends >= 0
-        nodes.scatter_reduce_(0, ends[ok], mag[ok], reduce="amax")
-    return nodes.view(graph.n_layers, graph.n_heads)
+def resolve_target(target: str, prompts: TaskPrompts) -> str:
+    """An auto-circuit faithfulness target: ``auto`` is KL divergence, squared error where the task's output
+    is a real value (as the ACDC paper's tracr runs); ``kl_div`` / ``mse`` as given."""
+    return target if target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
 
 
-def mlp_scores_from_edges(graph: CircuitGraph, edge_scores: torch.Tensor) -> torch.Tensor | None:
-    """The same rule for MLP nodes (``None`` on attention-only models)."""
-    if graph.attn_only:
-        return None
-    mag = edge_scores.detach().abs().float().cpu()
-    out = torch.zeros(graph.n_layers)
-    send, recv = graph.endpoint_mlps
-    for ends in (send, recv):
-        ok = ends >= 0
-        out.scatter_reduce_(0, ends[ok], mag[ok], reduce="amax")
-    return out
+def check_target(target: str) -> None:
+    if target not in ("auto", "kl_div", "mse"):
+        raise ValueError(f"target must be auto, kl_div or mse, not {target!r}")
+
+
+@contextmanager
+def quiet_progress(*modules: Any) -> Iterator[None]:
+    """Silence the per-step progress bars of library modules (auto-circuit draws one per edge or epoch);
+    cdbench shows one bar over its own sweep instead."""
+    from functools import partial
+
+    from tqdm import tqdm
+
+    old = [m.tqdm for m in modules]
+    for m in modules:
+        m.tqdm = partial(tqdm, disable=True)
+    try:
+        yield
+    finally:
+        for m, t in zip(modules, old):
+            m.tqdm = t

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.tasks.base import TaskPrompts
-from methods.base import EdgeScores, HeadScores, MethodResult, graph_of, mlp_scores_from_edges, node_scores_from_edges
+from methods.base import MethodResult, graph_of
 from methods.edge_attribution import edge_attribution
 
 
@@ -20,6 +20,4 @@ class Config:
 
 def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     signed = edge_attribution(model, prompts, None, batch_size=config.batch_size)
-    graph = graph_of(model)
-    return MethodResult(HeadScores(node_scores_from_edges(graph, signed), mlp_scores_from_edges(graph, signed)),
-                        EdgeScores(signed), {"ablation": "corrupted-patching", "metric": prompts.metric.name})
+    return MethodResult.from_edges(graph_of(model), signed, ablation="corrupted-patching")

@@ -19,7 +19,8 @@ import torch
 
 from bench.graph import OUTPUT, is_mlp, layer_of
 from bench.tasks.base import PromptBatch, TaskMetric, TaskPrompts, last_logits
-from methods.base import batches, edge_hooks, graph_of, hook_flags
+from bench.graph import edge_hooks
+from methods.base import batches, graph_of, hook_flags
 
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer
@@ -88,7 +89,7 @@ def edge_attribution(model: "HookedTransformer", prompts: TaskPrompts, alphas: S
     for b in graph.blocks:  # a layer's head ports share one gradient tensor: score them together
         key = (str(layer_of(b.receiver)), b.port) if b.receiver != OUTPUT and not is_mlp(b.receiver) else (b.receiver, b.port)
         blocks_by_layer.setdefault(key, []).append(b)
-    with hook_flags(model, **edge_hooks(model)):
+    with hook_flags(model, **edge_hooks(model.cfg)):
         for sl in batches(len(prompts.clean), batch_size):
             clean, corrupt = prompts.clean.take(sl).to(cfg.device), prompts.corrupted.take(sl).to(cfg.device)
             metric = prompts.metric.take(sl)
@@ -109,6 +110,4 @@ def edge_attribution(model: "HookedTransformer", prompts: TaskPrompts, alphas: S
                 for col, b in enumerate(group):
                     scores[b.start: b.start + b.count] += prod[:, col if prod.shape[1] > 1 else 0]
     scores /= -len(prompts.clean)  # mean over prompts, of the loss -m
-    for i, block in graph.internal_edges:
-        scores[i] = scores[block.start: block.start + block.count].sum()
-    return scores.cpu()
+    return graph.fold_internal(scores.cpu(), reduce="sum")

@@ -42,4 +42,4 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     importance = total / len(prompts.clean)
     if config.normalize == "layer_l2":
         importance = importance / importance.norm(dim=1, keepdim=True).clamp_min(1e-6)
-    return MethodResult(HeadScores(importance), None, {"ablation": "none", "metric": prompts.metric.name})
+    return MethodResult(HeadScores(importance), ablation="none")

@@ -291,17 +291,17 @@ def scaled_head_outputs(model, prompts: TaskPrompts, cfg: Config) -> tuple[torch
     return pos, neg
 
 
-def flag_degenerate(diagnostics: dict, nodes: torch.Tensor, task: str) -> dict:
+def flag_degenerate(diagnostics: dict, nodes: torch.Tensor, task: str) -> bool:
     """Degenerate: almost every head scores 0, fewer than one active unit per row, or (on models with
     eight or more heads, where a real ranking has more) at most two distinct node scores."""
     diagnostics["distinct_node_scores"] = int(nodes.unique().numel())
-    diagnostics["degenerate"] = bool(diagnostics["heads_zero_frac"] > 0.9 or diagnostics["l0"] < 1.0
-                                     or (nodes.numel() >= 8 and diagnostics["distinct_node_scores"] <= 2))
-    if diagnostics["degenerate"]:
+    degenerate = bool(diagnostics["heads_zero_frac"] > 0.9 or diagnostics["l0"] < 1.0
+                      or (nodes.numel() >= 8 and diagnostics["distinct_node_scores"] <= 2))
+    if degenerate:
         log.warning("sae_codes: degenerate fit on %s (L0 %.2f, %.0f%% heads score 0, %d distinct scores); "
                     "its ranking is close to meaningless", task, diagnostics["l0"],
                     100 * diagnostics["heads_zero_frac"], diagnostics["distinct_node_scores"])
-    return diagnostics
+    return degenerate
 
 
 def result(model, fits: list[Fit], extra: dict, task: str, mlp_rows: bool) -> MethodResult:
@@ -314,10 +314,10 @@ def result(model, fits: list[Fit], extra: dict, task: str, mlp_rows: bool) -> Me
     mlps = nodes[n_heads:].clone() if mlp_rows else None
     diagnostics = {k: sum(f.diagnostics[k] for f in fits) / len(fits) for k in fits[0].diagnostics}
     diagnostics.update(extra)
-    flag_degenerate(diagnostics, nodes[:n_heads], task)
+    degenerate = flag_degenerate(diagnostics, nodes[:n_heads], task)
     edges = edge_scores_from_pairs(model, pairs, nodes, mlp_rows)
     return MethodResult(HeadScores(nodes[:n_heads].view(cfg_m.n_layers, cfg_m.n_heads), mlps), EdgeScores(edges),
-                        diagnostics)
+                        diagnostics, degenerate=degenerate)
 
 
 def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench.patching import for_prompts
 from bench.tasks.base import TaskPrompts
-from methods.acdc import _quiet_auto_circuit
-from methods.auto_circuit_bridge import patchable
-from methods.base import EdgeScores, HeadScores, MethodResult, Sweep, mlp_scores_from_edges, node_scores_from_edges
+from methods.base import MethodResult, Sweep, check_target, quiet_progress, resolve_target
 
 # ACDC's subnetwork-probing grid for KL: 10^linspace(-2, 0, 11), 2..10, then 10..250 in 13 steps.
 ACDC_GRID = tuple(float(x) for x in np.concatenate([10 ** np.linspace(-2, 0, 11), np.linspace(1, 10, 10)[1:],
@@ -42,8 +40,7 @@ class Config:
             raise ValueError("lambdas must be positive finite numbers")
         if self.epochs < 1 or not (self.lr > 0 and np.isfinite(self.lr)):
             raise ValueError("epochs must be at least 1 and lr positive")
-        if self.target not in ("auto", "kl_div", "mse"):
-            raise ValueError(f"target must be auto, kl_div or mse, not {self.target!r}")
+        check_target(self.target)
 
 
 FAMILY_SETTINGS = {"tracr": {"lambdas": tuple(float(x) for x in 10 ** np.linspace(-3, 0, 11))}}
@@ -53,37 +50,29 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     import sys
 
     import auto_circuit.prune_algos.subnetwork_probing as sp_module
-    from auto_circuit.prune_algos.subnetwork_probing import subnetwork_probing_prune_scores
 
-    target = config.target if config.target != "auto" else ("mse" if prompts.metric.numeric_output else "kl_div")
-    bridge = patchable(model, prompts)
+    target = resolve_target(config.target, prompts)
+    bridge = for_prompts(model, prompts)
     graph = bridge.graph
     lambdas = sorted(config.lambdas)
     score = torch.zeros(len(graph.edges))
     kept_all = []
     t0 = time.perf_counter()
-    old_tqdm = sp_module.tqdm
-    sp_module.tqdm = partial(tqdm, disable=True)  # one bar over the lambda sweep, not one per training run
     # auto-circuit calls torch.optim.adam.Adam; torch 2.13 removes the submodule from torch.optim's namespace
     torch.optim.adam = sys.modules["torch.optim.adam"]  # type: ignore[attr-defined]
     try:
         for lam in tqdm(lambdas, desc="SP lambda sweep", leave=False, disable=None):
             torch.manual_seed(seed)  # the hard-concrete samples
-            with _quiet_auto_circuit():
-                subnetwork_probing_prune_scores(bridge.pm, bridge.loader, None, learning_rate=config.lr,
+            with quiet_progress(sp_module):
+                sp_module.subnetwork_probing_prune_scores(bridge.pm, bridge.loader, None, learning_rate=config.lr,
                                                 epochs=config.epochs, regularize_lambda=lam, mask_fn="hard_concrete",
                                                 tree_optimisation=True, faithfulness_target=target)
             masks = {k: v.detach() for k, v in bridge.pm.patch_masks.items()}
-            kept = bridge.to_graph(masks, fill=1.0) < 0  # a negative mask parameter: the gate keeps the edge
-            for i, block in graph.internal_edges:
-                kept[i] = kept[block.start: block.start + block.count].any()
+            kept = graph.fold_internal(bridge.to_graph(masks, fill=1.0) < 0)  # negative parameter: the gate keeps it
             kept_all.append(kept)
             score = torch.where(kept, torch.tensor(lam), score)
     finally:
-        sp_module.tqdm = old_tqdm
         del torch.optim.adam
-    return MethodResult(HeadScores(node_scores_from_edges(graph, score), mlp_scores_from_edges(graph, score)),
-                        EdgeScores(score),
-                        {"ablation": "corrupted token-wise mean", "metric": f"{target} (SP)", "n_lambdas": len(lambdas),
-                         "sweep_s": time.perf_counter() - t0},
-                        Sweep("lambda", lambdas, torch.stack(kept_all)))
+    return MethodResult.from_edges(graph, score, ablation="corrupted token-wise mean", metric=f"{target} (SP)",
+                                   sweep=Sweep("lambda", lambdas, torch.stack(kept_all)),
+                                   diagnostics={"n_lambdas": len(lambdas), "sweep_s": time.perf_counter() - t0})

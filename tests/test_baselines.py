@@ -9,8 +9,7 @@ from bench.tasks import get_task
 from bench.tasks.base import LogitDiff, PromptBatch, TaskPrompts, last_logits
 from ground_truth import load as load_gt
 from methods import METHODS, acdc, eap_ig, hisp, sp
-from methods.auto_circuit_bridge import patchable
-from methods.base import node_scores_from_edges
+from bench.patching import for_prompts as patchable
 from methods.edge_attribution import edge_attribution
 
 
@@ -28,7 +27,7 @@ def mlp_model():
     corrupt = clean.clone()
     corrupt[:, 0] = (clean[:, 0] + 1) % 12
     prompts = TaskPrompts("t", PromptBatch(clean, lengths), PromptBatch(corrupt, lengths),
-                          LogitDiff(torch.randint(0, 12, (24,), generator=gen), torch.randint(0, 12, (24,), generator=gen)), 0, "t")
+                          LogitDiff(torch.randint(0, 12, (24,), generator=gen), torch.randint(0, 12, (24,), generator=gen)), "t")
     return model, prompts
 
 
@@ -100,15 +99,19 @@ def test_acdc_sweep_is_cached_per_tau_and_scored_by_acdcs_rules(induction_model,
     assert len(list(tmp_path.rglob("tau=*.json"))) == 2
     b = acdc.run(induction_model.model, prompts, cfg, 0)  # from the per-tau cache
     assert torch.equal(a.edges.scores, b.edges.scores) and b.diagnostics["taus_from_cache"] == 2
-    assert b.diagnostics["work_s"] == pytest.approx(a.diagnostics["work_s"]) and a.diagnostics["n_prompts_used"] == 20
+    assert b.compute_s == pytest.approx(a.compute_s) and a.diagnostics["n_prompts_used"] == 20
     # an edge's score is the largest tau at which it was kept (0 if never); a head's, its largest incident one
     assert _only(a.edges.scores, (0.0, 1e-3, 1e-1))
     kept = a.sweep.kept
     assert torch.equal(kept[1], a.edges.scores >= 0.099)
     graph = induction_model.graph
-    assert torch.equal(a.nodes.scores, node_scores_from_edges(graph, a.edges.scores))
-    for i, block in graph.internal_edges:  # kept while any edge into the port is
-        assert bool(kept[0, i]) == bool(kept[0, block.start: block.start + block.count].any())
+    for h, head in enumerate(graph.nodes):  # a head's score: the largest tau kept among its incident edges
+        incident = [i for i, e in enumerate(graph.edges) if head in (e.sender, e.receiver)]
+        assert a.nodes.flat()[h] == a.edges.scores[incident].max()
+    for i, e in enumerate(graph.edges):  # an internal edge is kept while any edge into its port is
+        if e.internal:
+            into = [j for j, f in enumerate(graph.edges) if f.receiver == e.receiver and f.port == e.port and not f.internal]
+            assert bool(kept[0, i]) == bool(kept[0, into].any())
 
 
 def test_sp_sweep_runs_and_keeps_fewer_edges_as_lambda_grows(induction_model):

@@ -11,19 +11,24 @@ from bench.graph import CircuitGraph, Edge
 from bench.tasks.base import LogitDiff, PromptBatch, TaskPrompts, last_logits
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    cfg = HookedTransformerConfig(n_layers=1, n_heads=1, d_model=8, d_head=8, n_ctx=4, d_vocab=6, attn_only=True,
-                                  act_fn=None, normalization_type="LN", seed=3)
+def _tiny(n_heads: int, d_head: int, seed: int, prompt_seed: int):
+    """A one-layer attention-only model and 64 prompt pairs whose first token differs."""
+    cfg = HookedTransformerConfig(n_layers=1, n_heads=n_heads, d_model=8, d_head=d_head, n_ctx=4, d_vocab=6,
+                                  attn_only=True, act_fn=None, normalization_type="LN", seed=seed)
     model = HookedTransformer(cfg).eval()
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(prompt_seed)
     clean = torch.randint(1, 6, (64, 3), generator=gen)
     corrupt = clean.clone()
     corrupt[:, 0] = (clean[:, 0] % 5) + 1  # the first token differs
     lengths = torch.full((64,), 3)
     prompts = TaskPrompts("tiny", PromptBatch(clean, lengths), PromptBatch(corrupt, lengths),
-                          LogitDiff(clean[:, 0], corrupt[:, 0]), 0, "tiny")
+                          LogitDiff(clean[:, 0], corrupt[:, 0]), "tiny")
     return model, prompts
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return _tiny(1, 8, seed=3, prompt_seed=0)
 
 
 def _metric_by_hand(model, prompts, patch_q: bool, patch_k: bool, patch_v: bool, patch_direct: bool, patch_head: bool) -> float:
@@ -97,6 +102,59 @@ def test_prune_drops_components_without_a_way_in_or_out():
 
 def test_a_ratio_without_a_denominator_is_not_printed(tiny):
     model, prompts = tiny
-    same = TaskPrompts("tiny", prompts.clean, prompts.clean, prompts.metric, 0, "tiny")
+    same = TaskPrompts("tiny", prompts.clean, prompts.clean, prompts.metric, "tiny")
     curve = faithfulness_curve(model, same, torch.zeros(1), torch.rand(len(CircuitGraph(1, 1).edges)))
     assert math.isnan(curve.cpr) and math.isnan(curve.cmd) and "standard errors" in curve.status
+
+
+def test_node_level_cpr_by_hand():
+    """A node-only method on a one-layer, two-head model: N = 2 heads, sizes floor(pct x 2) = 0 below 50 %,
+    then 1 (the higher-scored head) and 2; a dropped head's output is the corrupted run's; CPR and CMD are
+    the trapezoids over the nominal percentages."""
+    model, prompts = _tiny(2, 4, seed=5, prompt_seed=1)
+    clean, corrupt = prompts.clean.tokens, prompts.corrupted.tokens
+    model.set_use_attn_result(True)
+    try:
+        _, cc = model.run_with_cache(corrupt)
+
+        def m(kept_heads: set[int]) -> float:
+            def swap(x, hook):
+                x = x.clone()
+                for h in range(2):
+                    if h not in kept_heads:
+                        x[:, :, h] = cc["blocks.0.attn.hook_result"][:, :, h]
+                return x
+
+            logits = model.run_with_hooks(clean, fwd_hooks=[("blocks.0.attn.hook_result", swap)])
+            return prompts.metric(last_logits(logits, prompts.clean)).mean().item()
+
+        m_full = m({0, 1})
+        m_empty = prompts.metric(last_logits(model(corrupt), prompts.corrupted)).mean().item()
+        f = lambda kept: (m(kept) - m_empty) / (m_full - m_empty)  # noqa: E731
+        expected = [f(set())] * 8 + [f({1}), 1.0]
+    finally:
+        model.set_use_attn_result(False)
+    curve = faithfulness_curve(model, prompts, torch.tensor([0.3, 0.8]), None)
+    x = list(PERCENTAGES)
+    assert curve.level == "node" and curve.n_items == [0] * 8 + [1, 2]
+    assert curve.faithfulness == pytest.approx(expected, abs=1e-4)
+    cpr = sum((x[i + 1] - x[i]) * (expected[i] + expected[i + 1]) / 2 for i in range(9))
+    cmd = sum((x[i + 1] - x[i]) * (abs(1 - expected[i]) + abs(1 - expected[i + 1])) / 2 for i in range(9))
+    assert curve.cpr == pytest.approx(cpr, abs=1e-4) and curve.cmd == pytest.approx(cmd, abs=1e-4)
+
+
+def test_batched_curve_equals_one_batch(tiny, monkeypatch):
+    """Prompts in memory-bounded batches give the same curve as one batch (the memory bound changes
+    nothing but memory)."""
+    import bench.faithfulness as faith
+
+    model, prompts = tiny
+    g = CircuitGraph(1, 1, attn_only=True)
+    scores = torch.linspace(-1, 1, len(g.edges))
+    whole = faithfulness_curve(model, prompts, torch.zeros(1), scores)
+    per_prompt = len(g.senders) * prompts.clean.tokens.shape[1] * model.cfg.d_model * 4
+    monkeypatch.setattr(faith, "PATCH_BYTES", 7 * per_prompt)
+    assert faith.batch_size_for(g, 64, prompts.clean.tokens.shape[1], model.cfg.d_model) == 7
+    batched = faithfulness_curve(model, prompts, torch.zeros(1), scores)
+    assert batched.faithfulness == pytest.approx(whole.faithfulness, abs=1e-5)
+    assert batched.m_full == pytest.approx(whole.m_full, abs=1e-5) and batched.cpr == pytest.approx(whole.cpr, abs=1e-5)

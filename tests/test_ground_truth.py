@@ -117,3 +117,33 @@ def test_stamp_on_malformed_json_is_one_line_and_exit_2(tmp_path):
     bad.write_text("{not json")
     out = subprocess.run([sys.executable, "-m", "ground_truth", "stamp", str(bad)], capture_output=True, text=True)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "not valid JSON" in out.stderr
+
+
+# Written out by hand from each circuit's description (not from the files or the code that built them).
+PLANTED_FRAC_EDGES = {("INPUT", "m0", "in"), ("INPUT", "1.2", "q"), ("INPUT", "1.2", "k"), ("INPUT", "1.2", "v"),
+                      ("m0", "1.2", "q"), ("m0", "1.2", "k"), ("m0", "1.2", "v"), ("1.2", "1.2", "q"),
+                      ("1.2", "1.2", "k"), ("1.2", "1.2", "v"), ("m0", "OUTPUT", "out"), ("1.2", "OUTPUT", "out")}
+TRACR_REVERSE_EDGES = {("INPUT", "3.0", "v"), ("3.0", "3.0", "v"), ("3.0", "OUTPUT", "out")}
+TRACR_XPROPORTION_EDGES = {("INPUT", "m0", "in"), ("m0", "1.0", "v"), ("1.0", "1.0", "v"), ("1.0", "OUTPUT", "out")}
+# Induced subgraph of the mapped components on every port, counted by hand: from the embeddings (3 per head,
+# 1 per MLP), between components that run forward (3 into a head, 1 into an MLP, a head into its own
+# layer's MLP included), one into the output each, and 3 internal q/k/v edges per head.
+PLANTED_COUNTS = {"planted_ioi": 10 + 7 + 4 + 3 + 4 + 9, "planted_reverse": 7 + 7 + 3 + 6,
+                  "planted_induction": 6 + 3 + 2 + 6}
+
+
+def test_planted_and_tracr_edges_match_hand_written_expectations():
+    from bench.models.registry import get_spec
+
+    def edges(task, version):
+        data = header(task, version)
+        return {(e.sender, e.receiver, e.port) for e in load(task, version, get_spec(data["model"]).graph).edges}
+
+    assert edges("planted_frac", "siit.v1") == PLANTED_FRAC_EDGES
+    assert edges("tracr_reverse", "miller2024.v2") == TRACR_REVERSE_EDGES
+    assert edges("tracr_xproportion", "miller2024.v2") == TRACR_XPROPORTION_EDGES
+    for task, n in PLANTED_COUNTS.items():
+        got = edges(task, "siit.v1")
+        assert len(got) == n, task
+        assert all(s == "INPUT" or r == "OUTPUT" or int(s.lstrip("m").split(".")[0]) <= int(r.lstrip("m").split(".")[0])
+                   for s, r, _ in got), task  # forward only

@@ -13,16 +13,80 @@ from methods import METHODS
 from methods.sae_codes import Config, ReleasedSAE, codes, edge_scores_from_pairs, fit_sae, node_scores, pair_scores
 
 
-def test_methods_cannot_reach_ground_truth():
-    """No method module imports ground truth or the harness, and the protocol hands over model, prompts,
-    settings and seed only."""
-    for path in Path(methods.__file__).parent.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-        imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-        assert not any(m.startswith("ground_truth") or m in ("bench.harness", "bench.report") for m in imported), (path, imported)
+ROOT = Path(methods.__file__).resolve().parent.parent
+# What must stay out of reach of every method and task: the ground-truth files' loader and rules, the code
+# that resolves, parses and scores ground truth, the report, and the planted models' recipes (mappings).
+FORBIDDEN = ("ground_truth", "bench.harness", "bench.truth", "bench.scoring", "bench.report", "bench.planting")
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT.joinpath(*name.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _imports(name: str) -> set[str]:
+    """Every cdbench module ``name`` imports, anywhere in the file (a function-level import runs when the
+    function does), TYPE_CHECKING blocks included."""
+    path = _module_file(name)
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for t in targets:
+            parts = t.split(".")
+            if parts[0] in ("bench", "methods", "ground_truth"):
+                for i in range(1, len(parts) + 1):  # a package's __init__ runs on the way to its module
+                    if _module_file(".".join(parts[:i])) is not None:
+                        out.add(".".join(parts[:i]))
+    return out
+
+
+def reachable(start: str) -> dict[str, str]:
+    """Every cdbench module reachable from ``start`` by imports, with the module that imported it."""
+    seen, todo = {start: ""}, [start]
+    while todo:
+        mod = todo.pop()
+        for dep in _imports(mod):
+            if dep not in seen:
+                seen[dep] = mod
+                todo.append(dep)
+    return seen
+
+
+def _path(seen: dict[str, str], mod: str) -> str:
+    chain = [mod]
+    while seen[chain[-1]]:
+        chain.append(seen[chain[-1]])
+    return " <- ".join(chain)
+
+
+def _starts() -> list[str]:
+    mods = [f"methods.{p.stem}" for p in (ROOT / "methods").glob("*.py") if p.stem != "__init__"] + ["methods"]
+    return mods + [f"bench.tasks.{p.stem}" for p in (ROOT / "bench" / "tasks").glob("*.py") if p.stem != "__init__"]
+
+
+def test_methods_and_tasks_cannot_reach_ground_truth():
+    """No method or task module reaches ground truth, its parsing or scoring, the report or a planted
+    recipe through any chain of imports; and the protocol hands over model, prompts, settings and seed."""
+    for start in _starts():
+        seen = reachable(start)
+        bad = [m for m in seen if m.startswith(FORBIDDEN)]
+        assert not bad, _path(seen, bad[0])
     for spec in METHODS.values():
         assert list(inspect.signature(spec.run).parameters) == ["model", "prompts", "config", "seed"]
+
+
+def test_the_import_guard_sees_a_path_two_modules_deep(tmp_path, monkeypatch):
+    """The guard follows imports transitively: a module that reaches ground truth through another is caught."""
+    reached = reachable("bench.harness")
+    assert "ground_truth" in reached and any(m.startswith("ground_truth.") for m in reached)
+    assert "ground_truth.loader" in reachable("bench.truth")
 
 
 def test_node_and_pair_scores_count_codes_unique_to_positives():
@@ -89,14 +153,15 @@ def test_sae_codes_is_deterministic_and_reports_diagnostics(induction_model):
     a = METHODS["sae_codes"].run(induction_model.model, prompts, cfg, 0)
     b = METHODS["sae_codes"].run(induction_model.model, prompts, cfg, 0)
     assert torch.equal(a.nodes.scores, b.nodes.scores) and torch.equal(a.edges.scores, b.edges.scores)
-    for key in ("l0", "dead_frac", "heads_zero_frac", "fvu", "degenerate", "gather_s", "fit_s"):
+    assert isinstance(a.degenerate, bool)
+    for key in ("l0", "dead_frac", "heads_zero_frac", "fvu", "gather_s", "fit_s"):
         assert key in a.diagnostics
 
 
 def test_sae_codes_flags_a_collapsed_fit(induction_model, caplog):
     prompts = get_task("induction").build(induction_model, 40, seed=0)
     res = METHODS["sae_codes"].run(induction_model.model, prompts, Config(epochs=300, l1=50.0), 0)
-    assert res.diagnostics["degenerate"] and res.diagnostics["l0"] < 1.0
+    assert res.degenerate and res.diagnostics["l0"] < 1.0
     assert "degenerate" in caplog.text
 
 
@@ -126,9 +191,28 @@ def test_sae_codes_selected_reports_its_label_free_choice(induction_model):
 def test_string_settings_take_the_word_as_written():
     """`--set normalize=none` is HISP's unnormalised option, not a missing value; a misspelt word is refused."""
     from bench.errors import CdbenchError
-    from bench.harness import make_config
+    from bench.settings import make_config
 
     assert make_config(METHODS["hisp"], "induction", [("normalize", "none")]).normalize == "none"
     assert make_config(METHODS["eap_ig"], "ioi", [("grid", "endpoint")]).grid == "endpoint"
     with pytest.raises((CdbenchError, ValueError)):
         make_config(METHODS["hisp"], "induction", [("normalize", "nope")])
+
+
+def test_null_control_negatives_are_other_positives_none_of_them_a_positive():
+    from bench.models.registry import load_model
+    from bench.null_control import null_prompts
+
+    lm = load_model("planted-ioi", "cpu")
+    task = get_task("planted_ioi")
+    prompts = task.build(lm, 200, seed=3)
+    null = null_prompts(task, lm, prompts, seed=3)
+    assert torch.equal(null.clean.tokens, prompts.clean.tokens) and not null.paired
+    pos = {tuple(r.tolist()) for r in prompts.clean.tokens}
+    negs = [tuple(r.tolist()) for r in null.corrupted.tokens]
+    assert negs and not pos & set(negs)  # disjoint from the positives
+    # they are positives: S2 repeats A or B (a real negative names a third C there)
+    from bench.models.planted.ioi import POS_A, POS_B, POS_S2
+
+    assert len(negs) > 150 and all(r[POS_S2] in (r[POS_A], r[POS_B]) for r in negs)
+    assert not any(r[POS_S2] in (r[POS_A], r[POS_B]) for r in prompts.corrupted.tokens.tolist())

@@ -39,3 +39,51 @@ def test_precision_at_k_breaks_ties_in_expectation():
     r = precision_recall_at_k(np.array([2, 1, 1, 0.0]), labels)
     assert r.k == 2 and r.precision == pytest.approx(0.75) and r.recall == pytest.approx(0.75)
     assert precision_recall_at_k(np.array([9, 1, 8, 0.0]), labels).precision == 1.0
+
+
+def test_acdc_staircase_auc_by_hand():
+    """ACDC's pessimistic AUC: (0.2, 0.5) is dominated by (0.1, 0.6) and dropped; the staircase over
+    (0, 0), (0.1, 0.6), (0.5, 0.9), (1, 1) has area 0.9 x 0.6 + 0.5 x 0.3 + 0 x 0.1 = 0.69."""
+    from bench.metrics import pareto_staircase_auc
+
+    assert pareto_staircase_auc([(0.2, 0.5), (0.1, 0.6), (0.5, 0.9)]) == pytest.approx(0.69)
+    assert pareto_staircase_auc([(0.1, 0.6)]) == pytest.approx(0.54)
+    assert pareto_staircase_auc([]) == pytest.approx(0.0)  # only (0, 0) and (1, 1): the pessimistic corner
+
+
+def test_circuit_points_by_hand():
+    from bench.metrics import circuit_points
+
+    labels = np.array([1, 0, 0, 1], bool)
+    kept = np.array([[1, 0, 1, 0], [1, 1, 1, 0]], bool)
+    assert circuit_points(kept, labels) == [(0.5, 0.5), (1.0, 0.5)]
+
+
+def test_sweep_circuits_at_node_level_follow_acdcs_rule():
+    """A head is in a sweep's circuit when any edge into or out of it is kept; MLPs likewise at node_mlp."""
+    import torch
+
+    from bench.graph import CircuitGraph, Edge
+    from bench.scoring import sweep_kept
+
+    g = CircuitGraph(2, 2, attn_only=False)
+    kept = torch.zeros(3, len(g.edges), dtype=torch.bool)
+    kept[0, g.edge_index[Edge("0.1", "OUTPUT", "out")]] = True  # head 0.1 by its output
+    kept[1, g.edge_index[Edge("INPUT", "1.0", "k")]] = True  # head 1.0 by an input
+    kept[1, g.edge_index[Edge("m0", "1.1", "q")]] = True  # MLP 0 and head 1.1
+    kept[2, g.edge_index[Edge("INPUT", "OUTPUT", "out")]] = True  # no component at all
+    assert sweep_kept(kept, g, "node").tolist() == [[False, True, False, False], [False, False, True, True],
+                                                    [False, False, False, False]]
+    assert sweep_kept(kept, g, "node_mlp")[:, 4:].tolist() == [[False, False], [True, False], [False, False]]
+    assert np.array_equal(sweep_kept(kept, g, "edge"), kept.numpy())
+
+
+def test_null_verdict_by_hand():
+    from bench.metrics import NULL_MARGIN, null_verdict
+
+    assert null_verdict([0.90, 0.92], [0.50, 0.52]) == ""  # 0.40 above its null, far beyond 2 SE
+    # differences 0.02 and 0.40: mean 0.21, sd 0.269, SE 0.19, 2 SE 0.38 > 0.21: not clearly above
+    assert null_verdict([0.60, 0.90], [0.58, 0.50]).startswith("no signal")
+    assert null_verdict([0.5 + NULL_MARGIN / 2], [0.5]).startswith("no signal")  # one seed, within the margin
+    assert null_verdict([0.9], [0.5]) == ""  # one seed, well above
+    assert null_verdict([0.9, float("nan")], [float("nan"), 0.4]) == ""  # no pair: nothing to judge

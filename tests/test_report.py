@@ -1,6 +1,14 @@
-"""The committed report is a function of reports/ alone: regenerated here, with an empty cache and home, it is
-the committed README byte for byte, but for the line that says when it was written."""
+"""The report: the committed text regenerates from reports/ alone; its rows are the mean of what the run
+files say, computed here by hand; and it refuses rows its run files contradict, names missing run files
+and leaves out rows scored on another version of a ground-truth file."""
+import gzip
+import json
+import shutil
+import statistics
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 from bench.report import TIMESTAMP_PREFIX, write_report
 
@@ -22,3 +30,77 @@ def test_committed_report_regenerates_from_reports_alone(tmp_path, monkeypatch):
     assert sum(x.startswith(TIMESTAMP_PREFIX) for x in committed) == 1
     assert keep(fresh) == keep(committed)
     assert sorted(p.name for p in out_dir.glob("*.png")) == sorted(p.name for p in (ROOT / "reports").glob("*.png"))
+
+
+def _brute_auc(scores, labels) -> float:
+    """Mann-Whitney by counting pairs: a positive above a negative 1, tied 1/2."""
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    return sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+@pytest.fixture(scope="module")
+def small_reports(tmp_path_factory):
+    """Two seeds of the random method on planted-ioi, run through the CLI into a results file of their own."""
+    from bench.cli import main
+
+    d = tmp_path_factory.mktemp("reports")
+    assert main(["run", "--task", "planted_ioi", "--method", "random", "--seeds", "2", "--n-prompts", "8",
+                 "--results", str(d / "results.csv")]) == 0
+    return d
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst / "results.csv"
+
+
+def test_report_rows_are_the_hand_computed_mean_of_the_run_files(small_reports, tmp_path):
+    results = _copy(small_reports, tmp_path / "r")
+    gt = json.loads((ROOT / "ground_truth" / "planted_ioi" / "siit.v1.json").read_text())
+    heads = {h for name in gt["nodes"] for h in gt["groups"].get(name, [name]) if not h.startswith("m")}
+    nodes = [f"{layer}.{h}" for layer in range(3) for h in range(4)]
+    aucs = []
+    for key in pd.read_csv(results).query("level == 'node'").sort_values("seed").cache_key:
+        run = json.loads(gzip.decompress((results.parent / "runs" / f"{key}.json.gz").read_bytes()))
+        aucs.append(_brute_auc([abs(s) for s in run["scores"]["node_scores"]], [n in heads for n in nodes]))
+    mean, sd = statistics.mean(aucs), statistics.stdev(aucs)
+    text = write_report(results, tmp_path / "out").read_text()
+    assert f"| random | node | {mean:.3f} ± {sd:.3f} |" in text
+
+
+def test_a_row_its_run_file_contradicts_stops_the_report(small_reports, tmp_path, capsys):
+    from bench.cli import main
+
+    results = _copy(small_reports, tmp_path / "r")
+    df = pd.read_csv(results)
+    df.loc[(df.level == "node") & (df.seed == 1), "auc"] = 0.123456
+    df.to_csv(results, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "says AUC 0.123456" in err and "seed 1 level node" in err and not list(out.iterdir())
+
+
+def test_a_missing_or_garbled_run_file_is_named(small_reports, tmp_path, capsys):
+    from bench.cli import main
+
+    results = _copy(small_reports, tmp_path / "r")
+    keys = sorted(pd.read_csv(results).cache_key.unique())
+    (results.parent / "runs" / f"{keys[0]}.json.gz").unlink()
+    (results.parent / "runs" / f"{keys[1]}.json.gz").write_bytes(gzip.compress(b"[1, 2"))
+    assert main(["report", "--results", str(results), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("is missing or unreadable") == 2 and keys[0] in err and keys[1] in err
+
+
+def test_rows_of_another_ground_truth_hash_are_left_out_not_averaged(small_reports, tmp_path):
+    results = _copy(small_reports, tmp_path / "r")
+    df = pd.read_csv(results, dtype={"gt_hash": str})
+    df.loc[df.seed == 1, "gt_hash"] = "0123456789ab"
+    df.to_csv(results, index=False)
+    seed0 = df[(df.seed == 0) & (df.level == "node")].auc.iloc[0]
+    text = write_report(results, tmp_path / "out").read_text()
+    assert "Stale rows left out" in text and "hash 0123456789ab" in text
+    assert f"| random | node | {seed0:.3f} |" in text  # seed 0 alone, not the mean of both

@@ -18,6 +18,7 @@ from bench.errors import ModelMissingError, UnknownNameError
 from bench.graph import CircuitGraph
 from bench.home import home
 from bench.io import atomic_write_text
+from bench.provenance import state_sha256
 from bench.models import planted
 from bench.models.tokenizers import GPT2_BOS, gpt2_bpe_dir, gpt2_bpe_install, gpt2_bpe_present
 
@@ -124,12 +125,12 @@ def _induction(device: str) -> Built:
 
 def _planted_spec(p: planted.Planted) -> ModelSpec:
     def build(device: str) -> Built:
-        from bench.models.planted.common import load
+        from bench.models.planted.loading import load
 
         return load(p, device), None, None  # token-id models; their tasks put the BOS in
     return ModelSpec(p.name, p.description, "trained", p.name, f"committed file {p.weights_path.name} "
-                     f"(python -m bench.models.planted.{p.module})", p.weights_path.is_file,
-                     f"run `python -m bench.models.planted.{p.module}`", p.shape, build, lambda: p.weights_path)
+                     f"(python -m bench.planting {p.module})", p.weights_path.is_file,
+                     f"run `python -m bench.planting {p.module}`", p.shape, build, lambda: p.weights_path)
 
 
 def _smollm2_present() -> bool:
@@ -216,16 +217,6 @@ def file_sha256(path: Path) -> str:
         memo[key] = h.hexdigest()
         atomic_write_text(memo_path, json.dumps(memo, indent=0, sort_keys=True))
     return memo[key]
-
-
-def state_sha256(model: "HookedTransformer") -> str:
-    """sha256 over the state dict (names, shapes, bytes): weights built in memory (compiled, random)."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(str(tuple(tensor.shape)).encode())
-        h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 @lru_cache(maxsize=4)

@@ -22,14 +22,6 @@ class TracrCodec:
         return int(self.assembled.output_encoder.encoding_map[symbol])
 
 
-def present() -> bool:
-    try:
-        import tracr  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def load(key: str, device: str) -> tuple[HookedTransformer, TracrCodec]:
     from auto_circuit.model_utils.tracr_model_utils import get_tracr_model
 

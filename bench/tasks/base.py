@@ -156,7 +156,6 @@ class TaskPrompts:
     clean: PromptBatch
     corrupted: PromptBatch
     metric: TaskMetric
-    seed: int
     prompt_set: str
     paired: bool = True
 
@@ -191,13 +190,12 @@ class Task:
 
     ``family`` names the published task it is (or stands in for), which method presets key on;
     ``gt_model`` / ``default_gt`` say whose ground truth applies and which version a run uses unless
-    told otherwise; ``prompt_version`` names the prompt generator (part of every row's ``prompt_set``)."""
+    told otherwise. The prompt generator's version travels in each :class:`TaskPrompts` ``prompt_set``."""
 
     name: str
     description: str
     build: Callable[["LoadedModel", int, int], TaskPrompts]  # (loaded model, n, seed) -> TaskPrompts
     family: str
-    prompt_version: str
     gt_model: str | None = None
     default_gt: str | None = None
     suite: str = ""  # "planted": one of the planted-circuit tasks the default benchmark runs

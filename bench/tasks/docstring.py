@@ -53,10 +53,9 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
         answer.append(token_id(tok, " " + matching[-1]))
         wrong.append([token_id(tok, " " + x) for x in everyone])
     return TaskPrompts("docstring", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                       LogitDiff(torch.tensor(answer), torch.tensor(wrong), name="logit_diff_max_wrong"), seed,
-                       PROMPT_VERSION)
+                       LogitDiff(torch.tensor(answer), torch.tensor(wrong), name="logit_diff_max_wrong"), PROMPT_VERSION)
 
 
 TASK = Task("docstring", "next :param name, ACDC's generator (random_random negatives); metric logit(answer) - "
-            "max logit of the other argument names", build, family="docstring", prompt_version=PROMPT_VERSION,
+            "max logit of the other argument names", build, family="docstring",
             gt_model="attn-only-4l", default_gt="heimersheim2023.v2")

@@ -46,10 +46,8 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
         yy = 2 if yy == 98 else yy + 1
     metric = ProbDiff(torch.tensor([t[0] for t in year_tokens]), torch.tensor(start))
     version = PROMPT_VERSION + ("/tens-digit" if digit_form else "")
-    return TaskPrompts("greater_than", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt), metric, seed,
-                       version)
+    return TaskPrompts("greater_than", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt), metric, version)
 
 
 TASK = Task("greater_than", "year comparison, the released generator (67 nouns, years 1200-1999); negatives start at "
-            "XX01; metric P(year > start) - P(year <= start)", build, family="greater_than",
-            prompt_version=PROMPT_VERSION, gt_model="gpt2", default_gt="hanna2023.v2")
+            "XX01; metric P(year > start) - P(year <= start)", build, family="greater_than", gt_model="gpt2", default_gt="hanna2023.v2")

@@ -15,9 +15,8 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     d = task_prompts(torch.Generator().manual_seed(seed), n, PROMPT_LEN, vocab)
     lengths = torch.full((n,), PROMPT_LEN, dtype=torch.long)
     return TaskPrompts("induction", PromptBatch(d["clean"], lengths), PromptBatch(d["corrupted"], lengths.clone()),
-                       LogitDiff(d["answer"], d["wrong"]), seed, PROMPT_VERSION)
+                       LogitDiff(d["answer"], d["wrong"]), PROMPT_VERSION)
 
 
 TASK = Task("induction", "continue a repeated random-token span (positives) vs the same prompt with the first copy "
-            "replaced (negatives); metric logit(answer) - logit(corrupted-copy token)", build, family="induction",
-            prompt_version=PROMPT_VERSION, gt_model="induction-2l", default_gt="induction-2l.v2")
+            "replaced (negatives); metric logit(answer) - logit(corrupted-copy token)", build, family="induction", gt_model="induction-2l", default_gt="induction-2l.v2")

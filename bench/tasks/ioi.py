@@ -54,9 +54,8 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
         answer.append(token_id(tok, io))
         wrong.append(token_id(tok, s))
     return TaskPrompts("ioi", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), seed, PROMPT_VERSION)
+                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), PROMPT_VERSION)
 
 
 TASK = Task("ioi", "indirect object identification, the released generator (30 templates, 99 names); negatives "
-            "'IO and C ..., S gave ... to'; metric logit(IO) - logit(S)", build, family="ioi",
-            prompt_version=PROMPT_VERSION, gt_model="gpt2", default_gt="wang2022.v2")
+            "'IO and C ..., S gave ... to'; metric logit(IO) - logit(S)", build, family="ioi", gt_model="gpt2", default_gt="wang2022.v2")

@@ -63,6 +63,6 @@ def make_task(path: str) -> Task:
             answer.append(ans[0])
             wrong.append(wr[0])
         return TaskPrompts(version, PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                           LogitDiff(torch.tensor(answer), torch.tensor(wrong)), seed, f"{version}@{sha}")
+                           LogitDiff(torch.tensor(answer), torch.tensor(wrong)), f"{version}@{sha}")
 
-    return Task(version, f"prompts from {p}", build, family="jsonl", prompt_version=version)
+    return Task(version, f"prompts from {p}", build, family="jsonl")

@@ -16,9 +16,9 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     corrupted = frac.corrupt(clean, gen)
     lengths = torch.full((n,), frac.LENGTH)
     return TaskPrompts("planted_frac", PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
-                       OutputValue(0), seed, PROMPT_VERSION)
+                       OutputValue(0), PROMPT_VERSION)
 
 
 TASK = Task("planted_frac", "running fraction of x (tracr's frac_prevs); negatives hold no x; metric the output value",
-            build, family="tracr", prompt_version=PROMPT_VERSION, gt_model="planted-frac", default_gt="siit.v1",
+            build, family="tracr", gt_model="planted-frac", default_gt="siit.v1",
             suite="planted")

@@ -17,9 +17,9 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     d = task_prompts(torch.Generator().manual_seed(seed), n, PROMPT_LEN, induction.VOCAB)
     lengths = torch.full((n,), d["clean"].shape[1])
     return TaskPrompts("planted_induction", PromptBatch(d["clean"], lengths), PromptBatch(d["corrupted"], lengths.clone()),
-                       LogitDiff(d["answer"], d["wrong"]), seed, PROMPT_VERSION)
+                       LogitDiff(d["answer"], d["wrong"]), PROMPT_VERSION)
 
 
 TASK = Task("planted_induction", "continue a repeated span; negatives replace the first copy; metric logit(answer) - "
-            "logit(corrupted-copy token)", build, family="induction", prompt_version=PROMPT_VERSION,
+            "logit(corrupted-copy token)", build, family="induction",
             gt_model="planted-induction", default_gt="siit.v1", suite="planted")

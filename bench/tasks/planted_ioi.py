@@ -18,8 +18,8 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     lengths = torch.full((n,), ioi.LENGTH)
     metric = LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2])
     return TaskPrompts("planted_ioi", PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
-                       metric, seed, PROMPT_VERSION)
+                       metric, PROMPT_VERSION)
 
 
 TASK = Task("planted_ioi", "IOI-like: the name S2 does not repeat; negatives name a third C; metric logit(IO) - logit(S)",
-            build, family="ioi", prompt_version=PROMPT_VERSION, gt_model="planted-ioi", default_gt="siit.v1", suite="planted")
+            build, family="ioi", gt_model="planted-ioi", default_gt="siit.v1", suite="planted")

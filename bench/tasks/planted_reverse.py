@@ -18,9 +18,9 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
     ends = clean.state["end"].tolist()
     return TaskPrompts("planted_reverse", PromptBatch.from_lists([r[: e + 1] for r, e in zip(clean.tokens.tolist(), ends)]),
                        PromptBatch.from_lists([r[: e + 1] for r, e in zip(corrupted.tolist(), ends)]),
-                       LogitDiff(clean.state["answer"], clean.state["wrong"]), seed, PROMPT_VERSION)
+                       LogitDiff(clean.state["answer"], clean.state["wrong"]), PROMPT_VERSION)
 
 
 TASK = Task("planted_reverse", "reverse K values (tracr's reverse), read one query's output; negatives replace the "
-            "value it copies; metric logit difference", build, family="tracr", prompt_version=PROMPT_VERSION,
+            "value it copies; metric logit difference", build, family="tracr",
             gt_model="planted-reverse", default_gt="siit.v1", suite="planted")

@@ -35,7 +35,7 @@ def build_reverse(loaded, n: int, seed: int) -> TaskPrompts:
         answer.append(codec.output_index(seq[0]))
         wrong.append(codec.output_index(other))
     return TaskPrompts("tracr_reverse", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), seed, "tracr_reverse.cdbench.v1")
+                       LogitDiff(torch.tensor(answer), torch.tensor(wrong)), "tracr_reverse.cdbench.v1")
 
 
 def build_xproportion(loaded, n: int, seed: int) -> TaskPrompts:
@@ -49,12 +49,12 @@ def build_xproportion(loaded, n: int, seed: int) -> TaskPrompts:
         clean.append(codec.encode(seq))
         corrupt.append(codec.encode([rng.choice("wyz") if s == "x" else s for s in seq]))
     return TaskPrompts("tracr_xproportion", PromptBatch.from_lists(clean), PromptBatch.from_lists(corrupt),
-                       OutputValue(0), seed, "tracr_xproportion.cdbench.v1")
+                       OutputValue(0), "tracr_xproportion.cdbench.v1")
 
 
 REVERSE = Task("tracr_reverse", "tracr-compiled reverse; last position outputs the first symbol", build_reverse,
-               family="tracr", prompt_version="tracr_reverse.cdbench.v1", gt_model="tracr-reverse",
+               family="tracr", gt_model="tracr-reverse",
                default_gt="miller2024.v2")
 XPROPORTION = Task("tracr_xproportion", "tracr-compiled fraction of 'x' so far; metric the output value",
-                   build_xproportion, family="tracr", prompt_version="tracr_xproportion.cdbench.v1",
+                   build_xproportion, family="tracr",
                    gt_model="tracr-xproportion", default_gt="miller2024.v2")

@@ -48,7 +48,7 @@ def test_sweep_method_end_to_end(benchmark, planted_frac, method, tmp_path, monk
     monkeypatch.setenv("CDBENCH_HOME", str(tmp_path))
     lm, prompts = planted_frac
     spec = METHODS[method]
-    from bench.harness import make_config
+    from bench.settings import make_config
 
     cfg = make_config(spec, get_task("planted_frac").family, ())
     benchmark.group = "sweep methods: planted_frac on planted-frac, 100 pairs"
@@ -64,7 +64,11 @@ def _all_prompts(p) -> PromptBatch:
 
 
 SAE_SETTINGS = {"sae_codes": Config(), "sae_codes_fast": FastConfig()}
-STAGE_DIAGNOSTICS = ("epochs_run", "l0", "degenerate", "gather_s", "fit_s", "code_s", "score_s")
+STAGE_DIAGNOSTICS = ("epochs_run", "l0", "gather_s", "fit_s", "code_s", "score_s")
+
+
+def _stages(result) -> dict:
+    return {**{k: result.diagnostics[k] for k in STAGE_DIAGNOSTICS}, "degenerate": result.degenerate}
 
 
 def test_floor_forward_pass(benchmark, induction_model):
@@ -80,7 +84,7 @@ def test_sae_codes_settings_end_to_end(benchmark, induction_model, setting):
     prompts = get_task("induction").build(induction_model, N_PROMPTS, seed=0)
     benchmark.group = "sae_codes stages: induction-2l, 100 + 100 prompts"
     result = benchmark(METHODS["sae_codes"].run, induction_model.model, prompts, SAE_SETTINGS[setting], 0)
-    benchmark.extra_info.update({k: result.diagnostics[k] for k in STAGE_DIAGNOSTICS})
+    benchmark.extra_info.update(_stages(result))
 
 
 def test_stage_gather(benchmark, induction_model):
@@ -110,4 +114,4 @@ def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
     else:
         result = benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, SAE_SETTINGS[stage], 0), rounds=3,
                                     iterations=1)
-        benchmark.extra_info.update({k: result.diagnostics[k] for k in STAGE_DIAGNOSTICS})
+        benchmark.extra_info.update(_stages(result))

@@ -1,12 +1,16 @@
 """Models whose circuits cdbench plants itself by Strict Interchange Intervention Training (SIIT, Gupta
 et al. 2024): a high-level causal model's variables are mapped onto chosen heads and MLPs, and training
 makes those components compute them while every other component must not matter. Each model is trained
-by ``python -m bench.models.planted.<name>``; its weights are committed under ``weights/`` and its
-ground truth (with the training and intervention evidence) under ``ground_truth/<task>/siit.v1.json``."""
+by ``python -m bench.planting <name>``; its weights are committed under ``weights/`` and its ground truth
+(with the training and intervention evidence) under ``ground_truth/<task>/siit.v1.json``. The modules here
+hold each model's architecture and prompt distribution (its high-level model), never which components
+compute what: that is the recipe's (:mod:`bench.planting`)."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -16,9 +20,18 @@ class Planted:
     """A planted-circuit model as the registry lists it."""
 
     name: str
-    module: str  # bench.models.planted.<module>: config(), the task, and the training command
+    module: str  # bench.models.planted.<module>: its architecture (ARCH, config()) and prompt distribution
     description: str
-    shape: tuple[int, int, bool]  # (n_layers, n_heads, attn_only)
+
+    @property
+    def world(self) -> ModuleType:
+        return importlib.import_module(f"bench.models.planted.{self.module}")
+
+    @property
+    def shape(self) -> tuple[int, int, bool]:
+        """(n_layers, n_heads, attn_only), read from the module's ARCH."""
+        arch = self.world.ARCH
+        return arch["n_layers"], arch["n_heads"], bool(arch.get("attn_only", False))
 
     @property
     def weights_path(self) -> Path:
@@ -27,11 +40,10 @@ class Planted:
 
 MODELS: list[Planted] = [
     Planted("planted-ioi", "ioi", "IOI-like circuit (duplicate-token, S-inhibition, name mover) planted by SIIT; "
-            "3 layers x 4 heads + MLPs", (3, 4, False)),
-    Planted("planted-frac", "frac", "tracr's frac_prevs (running fraction of x) planted by SIIT; 2 layers x 4 heads + MLPs",
-            (2, 4, False)),
+            "3 layers x 4 heads + MLPs"),
+    Planted("planted-frac", "frac", "tracr's frac_prevs (running fraction of x) planted by SIIT; 2 layers x 4 heads + MLPs"),
     Planted("planted-reverse", "reverse", "tracr's reverse (length, opposite index, copy) planted by SIIT; 2 layers x "
-            "4 heads + MLPs", (2, 4, False)),
+            "4 heads + MLPs"),
     Planted("planted-induction", "induction", "induction (previous-token + induction head) planted by SIIT among "
-            "16 heads; 2 layers x 8 heads, attention only", (2, 8, True)),
+            "16 heads; 2 layers x 8 heads, attention only"),
 ]

@@ -3,29 +3,33 @@ lib.make_frac_prevs, a counting program) planted by SIIT in a 2-layer model with
 layer, larger than the 2-layer, 1-head model tracr compiles for it.
 
 Input: BOS then 8 tokens from an alphabet of 8 ("x" is token 1). Output, a real value read off logit 0 at
-every position p: the fraction of x among tokens 1..p. High-level model, as tracr's program: IS_X (MLP m0:
-whether each token is x) -> FRAC (head 1.2: the mean of IS_X over positions up to p). Distractor targets
-(logits 1..) ask every position for the previous token, work for the other heads. Circuit: 1 of 8 heads
-and MLP m0 (m1 outside). ``python -m bench.models.planted.frac`` trains it."""
+every position p: the fraction of x among tokens 1..p. High-level model, as tracr's program: IS_X (whether
+each token is x) -> FRAC (the mean of IS_X over positions up to p). Distractor targets
+(logits 1..) ask every position for the previous token, work for the other heads. ``python -m bench.planting
+frac`` trains it; its recipe says which components compute what."""
 from __future__ import annotations
 
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, main
-from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
+from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources
 
 BOS, X, ALPHABET = 0, 1, 8
 LENGTH = 9  # BOS + 8 tokens
 PLANTED = next(p for p in MODELS if p.module == "frac")
 
 
+# The architecture (the registry reads its shape without importing TransformerLens).
+ARCH = dict(n_layers=2, n_heads=4, d_model=48, d_head=12, d_mlp=96, n_ctx=LENGTH,
+            d_vocab=ALPHABET + 1, d_vocab_out=ALPHABET + 2, act_fn="gelu",
+            normalization_type="LN", seed=0, default_prepend_bos=False)
+
+
 def config():
+    """The model's TransformerLens config."""
     from transformer_lens import HookedTransformerConfig
 
-    return HookedTransformerConfig(n_layers=2, n_heads=4, d_model=48, d_head=12, d_mlp=96, n_ctx=LENGTH,
-                                   d_vocab=ALPHABET + 1, d_vocab_out=ALPHABET + 2, act_fn="gelu",
-                                   normalization_type="LN", model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+    return HookedTransformerConfig(**ARCH, model_name=PLANTED.name)
 
 
 def fractions(is_x: torch.Tensor) -> torch.Tensor:
@@ -81,16 +85,3 @@ def task_batch(gen: torch.Generator, n: int) -> Batch:
     b.state["is_x"] = b.tokens == X
     b.labels = fractions(b.state["is_x"])
     return b
-
-
-GROUPS = {"is_x": ["m0"], "frac": ["1.2"]}
-RECIPE = Recipe(
-    planted=PLANTED, config=config, high_level=HighLevel, mapping={"IS_X": "m0", "FRAC": "1.2"},
-    groups=GROUPS,
-    metric=metric, corrupt=corrupt, task="planted_frac",
-    source="cdbench: planted by SIIT (bench/models/planted/frac.py); high-level model tracr's make_frac_prevs "
-           "(Lindner et al. 2023)",
-    steps=3000, batch=128, lr=2e-3, weights=Weights(iit=2.0, strict=1.0, distract=0.2), fidelity=fidelity)
-
-if __name__ == "__main__":
-    main(RECIPE)

@@ -2,30 +2,33 @@
 SIIT among 16 heads (2 layers x 8 heads, attention only), so that most heads lie outside the circuit.
 
 Input: BOS, a prefix, a span of 5-8 distinct tokens, a gap, then the span again; tokens are drawn so that
-every span token occurs once before its repeat. High-level model: PREV (head 0.3): at each position, the
-previous token; IND (head 1.5): at position q, the token at the position whose PREV equals q's token, the
+every span token occurs once before its repeat. High-level model: PREV: at each position, the previous
+token; IND: at position q, the token at the position whose PREV equals q's token, the
 prediction of the next token. Interchanges use, as source, the same sequence with the first copy of the
 span permuted, so every intervention has a defined answer. Distractor targets (the token three places
-back, outside the repeat) give the other heads work. Circuit: 2 of 16 heads.
-``python -m bench.models.planted.induction`` trains it."""
+back, outside the repeat) give the other heads work.
+``python -m bench.planting induction`` trains it; its recipe says which components compute what."""
 from __future__ import annotations
 
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, main
-from bench.models.planted.siit import IGNORE, Batch, Weights
+from bench.models.planted.highlevel import IGNORE, Batch
 
 BOS, VOCAB, LENGTH = 0, 40, 24
 PLANTED = next(p for p in MODELS if p.module == "induction")
 
 
+# The architecture (the registry reads its shape without importing TransformerLens).
+ARCH = dict(n_layers=2, n_heads=8, d_model=64, d_head=16, n_ctx=LENGTH, d_vocab=VOCAB,
+            d_vocab_out=VOCAB, attn_only=True, act_fn=None, normalization_type="LN", seed=0, default_prepend_bos=False)
+
+
 def config():
+    """The model's TransformerLens config."""
     from transformer_lens import HookedTransformerConfig
 
-    return HookedTransformerConfig(n_layers=2, n_heads=8, d_model=64, d_head=16, n_ctx=LENGTH, d_vocab=VOCAB,
-                                   d_vocab_out=VOCAB, attn_only=True, act_fn=None, normalization_type="LN",
-                                   model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+    return HookedTransformerConfig(**ARCH, model_name=PLANTED.name)
 
 
 def induction_labels(toks: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
@@ -119,16 +122,3 @@ def corrupt(batch: Batch, gen: torch.Generator) -> torch.Tensor:
         fresh = [t for t in torch.randperm(VOCAB - 1, generator=gen).add(1).tolist() if t not in present][:span]
         toks[i, start:start + span] = torch.tensor(fresh)
     return toks
-
-
-GROUPS = {"previous_token": ["0.3"], "induction": ["1.5"]}
-RECIPE = Recipe(
-    planted=PLANTED, config=config, high_level=HighLevel, mapping={"PREV": "0.3", "IND": "1.5"},
-    groups=GROUPS,
-    metric=metric, corrupt=corrupt, task="planted_induction",
-    source="cdbench: planted by SIIT (bench/models/planted/induction.py); the standard previous-token + induction "
-           "circuit (Olsson et al. 2022)",
-    steps=8000, batch=64, lr=1e-3, weights=Weights(iit=2.0, strict=1.0, distract=0.1, strict_warmup=0.4))
-
-if __name__ == "__main__":
-    main(RECIPE)

@@ -4,19 +4,18 @@
 Prompt (fixed positions): BOS A f B f f S2 f END -> the model predicts, at END, the name of A and B that
 S2 does not repeat (the indirect object). Clean prompts repeat a name (S2 = B: ABBA; S2 = A: BABA);
 negatives name a third C at S2, so nothing is duplicated and the IO cannot be inferred. High-level model:
-- DUP (duplicate-token head 0.1, at S2): the position of S2's earlier occurrence, d in {1, 3};
-- SINH (S-inhibition head 1.2, at END): d, read from DUP;
-- TARGET (MLP m1, at END): the position to copy from, 4 - d;
-- NM (name-mover head 2.3, at END): the token at TARGET, the output.
+- DUP (at S2): the position of S2's earlier occurrence, d in {1, 3};
+- SINH (at END): d, read from DUP;
+- TARGET (at END): the position to copy from, 4 - d;
+- NM (at END): the token at TARGET, the output.
 Distractor positions (every other position) predict the token two places back, work the other heads do.
-Circuit: 3 of 12 heads, MLP m1 (m0 and m2 outside). ``python -m bench.models.planted.ioi`` trains it."""
+``python -m bench.planting ioi`` trains it; its recipe says which components compute what."""
 from __future__ import annotations
 
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, main
-from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
+from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources
 
 N_NAMES, N_FILL = 20, 20
 BOS, END = 0, 1 + N_NAMES + N_FILL
@@ -28,12 +27,16 @@ POS_A, POS_B, POS_S2, POS_END = 1, 3, 6, 8
 PLANTED = next(p for p in MODELS if p.module == "ioi")
 
 
+# The architecture (the registry reads its shape without importing TransformerLens).
+ARCH = dict(n_layers=3, n_heads=4, d_model=64, d_head=16, d_mlp=128, n_ctx=LENGTH,
+            d_vocab=VOCAB, d_vocab_out=VOCAB, act_fn="gelu", normalization_type="LN", seed=0, default_prepend_bos=False)
+
+
 def config():
+    """The model's TransformerLens config."""
     from transformer_lens import HookedTransformerConfig
 
-    return HookedTransformerConfig(n_layers=3, n_heads=4, d_model=64, d_head=16, d_mlp=128, n_ctx=LENGTH,
-                                   d_vocab=VOCAB, d_vocab_out=VOCAB, act_fn="gelu", normalization_type="LN",
-                                   model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+    return HookedTransformerConfig(**ARCH, model_name=PLANTED.name)
 
 
 def _fill(gen: torch.Generator, n: int) -> torch.Tensor:
@@ -94,16 +97,3 @@ def corrupt(batch: Batch, gen: torch.Generator) -> torch.Tensor:
         clash = (c == toks[:, POS_A]) | (c == toks[:, POS_B])
     toks[:, POS_S2] = c
     return toks
-
-
-GROUPS = {"duplicate_token": ["0.1"], "s_inhibition": ["1.2"], "target": ["m1"], "name_mover": ["2.3"]}
-RECIPE = Recipe(
-    planted=PLANTED, config=config, high_level=HighLevel,
-    mapping={"DUP": "0.1", "SINH": "1.2", "TARGET": "m1", "NM": "2.3"},
-    groups=GROUPS,
-    metric=metric, corrupt=corrupt, task="planted_ioi",
-    source="cdbench: planted by SIIT (bench/models/planted/ioi.py); high-level model after Wang et al. 2022's IOI circuit",
-    steps=4000, batch=128, lr=2e-3, weights=Weights(iit=3.0, strict=1.0, distract=0.2))
-
-if __name__ == "__main__":
-    main(RECIPE)

@@ -4,18 +4,16 @@ model with 4 heads and an MLP per layer, larger than the 4-layer, 1-head model t
 
 A causal model cannot output a reversal in place (position 1 would need the last token), so the output
 comes after the input, at fixed positions: BOS, K values (K in 3..6) padded to 6 slots, SEP, six queries,
-then filler. The j-th query outputs v_{K-j+1} (for j <= K). High-level model: LEN (head 0.2: K, the number of
-slots that are not padding), TARGET (MLP m0: the slot to copy, K - j + 1), REV (head 1.1: the token in that
-slot). The filler at the end carries distractor targets (the token two places back), work for the other
-heads. The task reads one query's output. Circuit: 2 of 8 heads and MLP m0 (m1 outside).
-``python -m bench.models.planted.reverse`` trains it."""
+then filler. The j-th query outputs v_{K-j+1} (for j <= K). High-level model: LEN (K, the number of slots
+that are not padding), TARGET (the slot to copy, K - j + 1), REV (the token in that slot). The filler at the end carries distractor targets (the token two places back), work for the other
+heads. The task reads one query's output.
+``python -m bench.planting reverse`` trains it; its recipe says which components compute what."""
 from __future__ import annotations
 
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.common import Recipe, main
-from bench.models.planted.siit import IGNORE, Batch, IndependentSources, Weights
+from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources
 
 BOS, N_VALUES, N_FILL = 0, 12, 6
 PAD, SEP, QUERY = N_VALUES + 1, N_VALUES + 2, N_VALUES + 3
@@ -28,12 +26,16 @@ LENGTH = FIRST_QUERY + K_MAX + 4  # BOS, 6 slots, SEP, 6 queries, 4 filler
 PLANTED = next(p for p in MODELS if p.module == "reverse")
 
 
+# The architecture (the registry reads its shape without importing TransformerLens).
+ARCH = dict(n_layers=2, n_heads=4, d_model=64, d_head=16, d_mlp=128, n_ctx=LENGTH,
+            d_vocab=VOCAB, d_vocab_out=VOCAB, act_fn="gelu", normalization_type="LN", seed=0, default_prepend_bos=False)
+
+
 def config():
+    """The model's TransformerLens config."""
     from transformer_lens import HookedTransformerConfig
 
-    return HookedTransformerConfig(n_layers=2, n_heads=4, d_model=64, d_head=16, d_mlp=128, n_ctx=LENGTH,
-                                   d_vocab=VOCAB, d_vocab_out=VOCAB, act_fn="gelu", normalization_type="LN",
-                                   model_name=PLANTED.name, seed=0, default_prepend_bos=False)
+    return HookedTransformerConfig(**ARCH, model_name=PLANTED.name)
 
 
 def reversal_labels(toks: torch.Tensor, k: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
@@ -99,17 +101,3 @@ def corrupt(batch: Batch, gen: torch.Generator) -> torch.Tensor:
     toks[rows, target] = wrong
     batch.state.update(end=end, answer=answer, wrong=wrong)
     return toks
-
-
-GROUPS = {"length": ["0.2"], "target": ["m0"], "reverse": ["1.1"]}
-RECIPE = Recipe(
-    planted=PLANTED, config=config, high_level=HighLevel, mapping={"LEN": "0.2", "TARGET": "m0", "REV": "1.1"},
-    groups=GROUPS,
-    metric=metric, corrupt=corrupt, task="planted_reverse",
-    source="cdbench: planted by SIIT (bench/models/planted/reverse.py); high-level model tracr's make_reverse "
-           "(Lindner et al. 2023), with the output after the input so a causal model can produce it",
-    steps=6000, batch=128, lr=2e-3, weights=Weights(iit=2.0, strict=3.0, distract=0.2, strict_warmup=0.3,
-                                                        circuit_swap=0.25))
-
-if __name__ == "__main__":
-    main(RECIPE)

@@ -19,47 +19,13 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-IGNORE = -100
-
-
-@dataclass
-class Batch:
-    """Inputs and labels. ``labels``: per-position targets on the task positions (IGNORE elsewhere; float
-    with NaN elsewhere for a numeric output); ``distract``: distractor targets on other positions."""
-
-    tokens: torch.Tensor  # [n, T]
-    labels: torch.Tensor  # [n, T]
-    distract: torch.Tensor  # [n, T] long, IGNORE where none
-    state: dict  # the high-level model's variables, for interventions
-
-
-class HighLevel(Protocol):
-    numeric: bool
-    variables: tuple[str, ...]
-
-    def sample(self, gen: torch.Generator, n: int) -> Batch: ...
-
-    def intervene(self, base: Batch, source: Batch, variable: str) -> torch.Tensor:
-        """Labels for ``base`` with ``variable`` set to its value on ``source`` (IGNORE / NaN: undefined)."""
-        ...
-
-    def source(self, base: Batch, gen: torch.Generator) -> Batch:
-        """A source input for interchanges with ``base`` (most models: an independent sample)."""
-        ...
-
-
-class IndependentSources:
-    """Mixin: interchange sources are independent samples of the same distribution."""
-
-    def source(self, base: Batch, gen: torch.Generator) -> Batch:
-        return self.sample(gen, len(base.tokens))  # type: ignore[attr-defined]
-
+from bench.models.planted.highlevel import IGNORE, Batch, HighLevel
 
 def component_hook(component: str) -> tuple[str, int | None]:
     """(hook name, head index or None) of a head ``"L.H"`` or an MLP ``"mL"``."""

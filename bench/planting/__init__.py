@@ -1,0 +1,15 @@
+"""Planting circuits: the training recipes (which component computes each high-level variable), SIIT
+training, certification by intervention and the ground-truth files they write. This is the only code that
+knows a planted model's mapping; nothing on the path from a task to a method's scores imports it."""
+from __future__ import annotations
+
+RECIPES = ("ioi", "frac", "reverse", "induction")
+
+
+def recipe(name: str):
+    """The recipe of planted-<name>."""
+    import importlib
+
+    if name not in RECIPES:
+        raise KeyError(name)
+    return importlib.import_module(f"bench.planting.{name}").RECIPE
