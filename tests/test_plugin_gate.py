@@ -29,11 +29,11 @@ def test_verdicts_on_hand_made_figures():
     assert "not reported today" in gate.judge("c", gone, BASE).lines[0]
     assert gate.judge("c", _today(), None).status == gate.NEW
     # time: beyond the factor fails, within passes, a sub-TIME_MIN_S method is not time-gated, faster says so
-    slow = gate.judge("c", _today(time_ratio=2.0 * 5.1, method_s=5.1, floor_s=0.5), BASE)
-    assert slow.failed and "time / floor grew from 2.00" in slow.lines[0] and "10.20" in slow.lines[0]
-    assert gate.judge("c", _today(time_ratio=2.0 * 4.9, method_s=4.9, floor_s=0.5), BASE).status == gate.SAME
+    slow = gate.judge("c", _today(time_ratio=2.0 * 10.1, method_s=10.1, floor_s=0.5), BASE)
+    assert slow.failed and "time / floor grew from 2.00" in slow.lines[0] and "20.20" in slow.lines[0]
+    assert gate.judge("c", _today(time_ratio=2.0 * 9.9, method_s=9.9, floor_s=0.5), BASE).status == gate.SAME
     assert gate.judge("c", _today(time_ratio=100.0, method_s=0.2, floor_s=0.002), BASE).status == gate.SAME
-    assert gate.judge("c", _today(time_ratio=0.2), BASE).status == gate.IMPROVED
+    assert gate.judge("c", _today(time_ratio=0.1), BASE).status == gate.IMPROVED
     both = gate.judge("c", _today(auc_node=0.5, auc_edge=0.99), BASE)
     assert both.failed and len(both.lines) == 2  # the regression fails the cell; the rise is still said
 

@@ -8,7 +8,8 @@ pytest-benchmark JSON written by ``pytest --benchmark --benchmark-json PATH``; i
   floating-point kernels (another BLAS path, another thread count) can move in a rank-based AUC.
 - **Time**: the method's seconds over the forward-pass floor measured in the same session must not grow
   beyond ``TIME_FACTOR`` times the baseline's ratio. Both are single wall-clock measurements on shared
-  CI machines, so the factor is generous; and a method whose run is under ``TIME_MIN_S`` today is not
+  CI machines, so the factor is generous (sae_codes_fast on planted-frac measured 50.8 and 7.8 times its
+  floor in two runs on the 2-core machine, busy with other jobs, that wrote the baseline); and a method whose run is under ``TIME_MIN_S`` today is not
   time-gated (its ratio is timer and scheduler noise).
 - A figure above its baseline by more than the tolerance (AUC) or faster by the factor (time) passes and
   is reported as improved; a cell with no baseline passes and is listed as new."""
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 AUC_TOLERANCE = 0.02
-TIME_FACTOR = 5.0
+TIME_FACTOR = 10.0  # the ratio moved 6.5x between two runs of one cell on a shared 2-core machine
 TIME_MIN_S = 0.5
 
 NEW, SAME, IMPROVED, REGRESSED = "new", "same", "improved", "regressed"
