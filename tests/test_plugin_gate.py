@@ -109,9 +109,8 @@ def test_a_test_double_in_place_of_a_baselined_method_fails_the_gate(tmp_path):
         assert f"cell eap-planted_frac-planted-frac-s0: {level} fell from" in line and str(base) in line, line
     b = gate.load_baseline(base)["eap-planted_frac-planted-frac-s0"]
     assert b["auc_node"] > 0.6 and f"{b['auc_node']:.4f} in {base}" in out  # the baseline's own figure, quoted
-    # --benchmark-compare is accepted beside the gate; its rows do not match here because a project outside
-    # cdbench's tree gives the cells another node id (an open point: the comparison needs the same rootdir).
-    assert "Comparing against benchmarks from: 0001_base" in second.stdout + second.stderr or second.returncode == 1
+    # --benchmark-compare is accepted beside the gate (the run above got to the gate, exit 1, not a usage error 4);
+    # its rows do not match here: a project outside cdbench's tree gives the cells another node id (open point).
 
 
 def test_the_committed_baseline_is_read_by_the_gate_and_the_report():
