@@ -1,10 +1,12 @@
-"""Method registry: one :class:`MethodSpec` line per method (key, description, settings, function)."""
+"""Method registry: one :class:`MethodSpec` line per method (key, description, settings, function), then the
+methods that installed packages contribute through the ``cdbench.methods`` entry-point group."""
 from __future__ import annotations
 
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
+from methods.plugins import plugin_methods
 
 METHODS: dict[str, MethodSpec] = {m.key: m for m in [
     MethodSpec("random", "uniform random scores (the floor)", random_scores.Config, random_scores.run, edges=True),
@@ -32,6 +34,7 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
     MethodSpec("activation_patching", "patch each head from the corrupted run, |change in metric|",
                activation_patching.Config, activation_patching.run, edges=False, setting="one head at a time"),
 ]}
+METHODS.update(plugin_methods(METHODS))
 
 
 def get_method(key: str) -> MethodSpec:
