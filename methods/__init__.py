@@ -4,6 +4,7 @@ from __future__ import annotations
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
+from methods import eap_ig_activations
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
 
 METHODS: dict[str, MethodSpec] = {m.key: m for m in [
@@ -22,6 +23,9 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
                setting="corrupted-patching, task metric, signed scores (ROC and CMD rank |score|)"),
     MethodSpec("eap_ig", "EAP with integrated gradients on the inputs (Hanna et al. 2024)", eap_ig.Config, eap_ig.run,
                edges=True, setting="5 steps at alpha = k/5, k = 0..4 (MIB's pinned EAP-IG)"),
+    MethodSpec("eap_ig_activations", "EAP-IG on each sublayer's activations (MIB's EAP-IG-activations)",
+               eap_ig_activations.Config, eap_ig_activations.run, edges=True,
+               setting="corrupted-patching, one sublayer interpolated at a time, 5 steps at alpha = k/5, k = 1..5 (MIB)"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
                family_settings=acdc.FAMILY_SETTINGS,
                setting="KL (MSE for real-valued outputs), corrupted-patching, the ACDC paper's per-task tau sweep, all prompts"),

@@ -1,0 +1,79 @@
+"""Parity tests for the methods MIB ranks beside EAP (issue 23): each pins a value computed by hand from
+the peer's published procedure on a toy model whose weights are set by hand."""
+import pytest
+import torch
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge
+from bench.tasks.base import LogitDiff, PromptBatch, TaskPrompts
+from methods import METHODS, eap, eap_ig_activations
+
+# Toy: one layer, one head whose output is zero (W_O = 0), one ReLU neuron reading coordinate 0 and
+# writing 2x it back, no LayerNorm, no positions. Token embeddings put a number on coordinate 0; the
+# metric is logit(0) - logit(1) = coordinate 0 of the final residual stream (u = e0).
+EMBED = [1.0, -1.5, 0.5, -1.0]
+
+
+def _toy() -> HookedTransformer:
+    cfg = HookedTransformerConfig(n_layers=1, n_heads=1, d_model=2, d_head=1, d_mlp=1, n_ctx=2, d_vocab=4,
+                                  act_fn="relu", normalization_type=None, seed=0)
+    model = HookedTransformer(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+            p.requires_grad_(False)
+        model.embed.W_E[:, 0] = torch.tensor(EMBED)
+        model.blocks[0].attn.W_Q.fill_(1.0)
+        model.blocks[0].attn.W_K.fill_(1.0)
+        model.blocks[0].attn.W_V.fill_(1.0)
+        model.blocks[0].mlp.W_in[0, 0] = 1.0
+        model.blocks[0].mlp.W_out[0, 0] = 2.0
+        model.unembed.W_U[0, 0] = 1.0
+    return model
+
+
+def _prompts(clean: list[int], corrupt: list[int]) -> TaskPrompts:
+    n = len(clean)
+    ones = torch.ones(n, dtype=torch.long)
+    return TaskPrompts("toy", PromptBatch(torch.tensor(clean)[:, None], ones), PromptBatch(torch.tensor(corrupt)[:, None], ones),
+                       LogitDiff(torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)), 0, "toy")
+
+
+GRAPH = CircuitGraph(1, 1, False)
+
+
+def _score(scores: torch.Tensor, sender: str, receiver: str, port: str) -> float:
+    return float(scores[GRAPH.edge_index[Edge(sender, receiver, port)]])
+
+
+def test_eap_ig_activations_matches_mibs_procedure_by_hand():
+    """Clean token 0 (x = 1), corrupted token 1 (x = -1.5); delta = -2.5 on coordinate 0. MIB's procedure:
+    3 sublayers (embeddings, attention, MLP) x 5 steps, alpha = k/5, k = 1..5, every run's receiver
+    gradient averaged over all 15. At the MLP input the gradient is 2 * [pre-activation > 0]:
+    embedding runs, pre = 2.5 alpha - 1.5 > 0 at alpha 0.8 and 1.0 (2 of 5); attention runs see the clean
+    input (5 of 5); MLP runs replace the MLP's output by a constant (0). So INPUT -> m0 scores
+    -(1/15) * 7 * (-2.5 * 2) = 7/3 (EAP: 5; with MIB's inputs grid k = 0..4 it would be 6/3). Into the
+    output the gradient is u in every run: INPUT -> OUTPUT = 2.5 and m0 -> OUTPUT = -(0 - 2) = 2."""
+    model, prompts = _toy(), _prompts([0], [1])
+    s = METHODS["eap_ig_activations"].run(model, prompts, eap_ig_activations.Config(), 0).edges.scores
+    assert _score(s, INPUT, "m0", "in") == pytest.approx(7 / 3, abs=1e-5)
+    assert _score(s, INPUT, OUTPUT, "out") == pytest.approx(2.5, abs=1e-5)
+    assert _score(s, "m0", OUTPUT, "out") == pytest.approx(2.0, abs=1e-5)
+    assert eap_ig_activations.Config().alphas == [0.2, 0.4, 0.6, 0.8, 1.0]  # MIB: range(1, steps + 1)
+
+
+def test_eap_mean_ablation_uses_the_mean_over_corrupted_prompts_by_hand():
+    """Clean tokens 0, 3 (x = 1, -1), corrupted 1, 2 (x = -1.5, 0.5): the embedding mean over corrupted
+    prompts is -0.5. INPUT -> m0 (gradient 2 on prompt 1, 0 on prompt 2, the neuron is off):
+    mean ablation -((-0.5 - 1) * 2 + 0) / 2 = 1.5; patching -((-1.5 - 1) * 2 + 0) / 2 = 2.5. The
+    MLP's mean output over corrupted prompts is (0 + 1) / 2 (the mean of outputs, not the output of the
+    mean input, which is 0); into the output, m0 -> OUTPUT = -((0.5 - 2) + (0.5 - 0)) / 2 = 0.5."""
+    model, prompts = _toy(), _prompts([0, 3], [1, 2])
+    mean = eap.run(model, prompts, eap.Config(ablation="mean"), 0)
+    patch = eap.run(model, prompts, eap.Config(), 0)
+    assert _score(mean.edges.scores, INPUT, "m0", "in") == pytest.approx(1.5, abs=1e-5)
+    assert _score(patch.edges.scores, INPUT, "m0", "in") == pytest.approx(2.5, abs=1e-5)
+    assert _score(mean.edges.scores, "m0", OUTPUT, "out") == pytest.approx(0.5, abs=1e-5)
+    assert mean.diagnostics["ablation"].startswith("mean") and patch.diagnostics["ablation"] == "corrupted-patching"
+    with pytest.raises(ValueError):
+        eap.Config(ablation="zero")
