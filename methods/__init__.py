@@ -4,7 +4,7 @@ from __future__ import annotations
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
-from methods import eap_ig_activations
+from methods import eap_ig_activations, ifr
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
 
 METHODS: dict[str, MethodSpec] = {m.key: m for m in [
@@ -26,6 +26,8 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
     MethodSpec("eap_ig_activations", "EAP-IG on each sublayer's activations (MIB's EAP-IG-activations)",
                eap_ig_activations.Config, eap_ig_activations.run, edges=True,
                setting="corrupted-patching, one sublayer interpolated at a time, 5 steps at alpha = k/5, k = 1..5 (MIB)"),
+    MethodSpec("ifr", "information flow routes (Ferrando and Voita 2024), as MIB implements them", ifr.Config, ifr.run,
+               edges=True, setting="clean prompts only, L1 proximity normalised over each receiver's senders, mean over positions"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
                family_settings=acdc.FAMILY_SETTINGS,
                setting="KL (MSE for real-valued outputs), corrupted-patching, the ACDC paper's per-task tau sweep, all prompts"),

@@ -6,16 +6,16 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge
 from bench.tasks.base import LogitDiff, PromptBatch, TaskPrompts
-from methods import METHODS, eap, eap_ig_activations
+from methods import METHODS, eap, eap_ig_activations, ifr
 
 # Toy: one layer, one head whose output is zero (W_O = 0), one ReLU neuron reading coordinate 0 and
-# writing 2x it back, no LayerNorm, no positions. Token embeddings put a number on coordinate 0; the
-# metric is logit(0) - logit(1) = coordinate 0 of the final residual stream (u = e0).
-EMBED = [1.0, -1.5, 0.5, -1.0]
+# writing 2x it back, no LayerNorm, no positions. Token embeddings put a number on coordinate 0 (token 4
+# also a 1 on coordinate 1); the metric is logit(0) - logit(1) = coordinate 0 of the final residual stream.
+EMBED = [1.0, -1.5, 0.5, -1.0, 1.0]
 
 
 def _toy() -> HookedTransformer:
-    cfg = HookedTransformerConfig(n_layers=1, n_heads=1, d_model=2, d_head=1, d_mlp=1, n_ctx=2, d_vocab=4,
+    cfg = HookedTransformerConfig(n_layers=1, n_heads=1, d_model=2, d_head=1, d_mlp=1, n_ctx=2, d_vocab=5,
                                   act_fn="relu", normalization_type=None, seed=0)
     model = HookedTransformer(cfg).eval()
     with torch.no_grad():
@@ -23,6 +23,7 @@ def _toy() -> HookedTransformer:
             p.zero_()
             p.requires_grad_(False)
         model.embed.W_E[:, 0] = torch.tensor(EMBED)
+        model.embed.W_E[4, 1] = 1.0
         model.blocks[0].attn.W_Q.fill_(1.0)
         model.blocks[0].attn.W_K.fill_(1.0)
         model.blocks[0].attn.W_V.fill_(1.0)
@@ -32,10 +33,12 @@ def _toy() -> HookedTransformer:
     return model
 
 
-def _prompts(clean: list[int], corrupt: list[int]) -> TaskPrompts:
+def _prompts(clean: list, corrupt: list, lengths: list[int] | None = None) -> TaskPrompts:
+    """One-token prompts from ints, or right-padded ones from lists with their ``lengths``."""
     n = len(clean)
-    ones = torch.ones(n, dtype=torch.long)
-    return TaskPrompts("toy", PromptBatch(torch.tensor(clean)[:, None], ones), PromptBatch(torch.tensor(corrupt)[:, None], ones),
+    as_tokens = lambda xs: torch.tensor(xs) if isinstance(xs[0], list) else torch.tensor(xs)[:, None]  # noqa: E731
+    lens = torch.tensor(lengths) if lengths else torch.ones(n, dtype=torch.long)
+    return TaskPrompts("toy", PromptBatch(as_tokens(clean), lens), PromptBatch(as_tokens(corrupt), lens),
                        LogitDiff(torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)), 0, "toy")
 
 
@@ -77,3 +80,22 @@ def test_eap_mean_ablation_uses_the_mean_over_corrupted_prompts_by_hand():
     assert mean.diagnostics["ablation"].startswith("mean") and patch.diagnostics["ablation"] == "corrupted-patching"
     with pytest.raises(ValueError):
         eap.Config(ablation="zero")
+
+
+def test_ifr_matches_ferrando_and_voitas_l1_proximity_by_hand():
+    """Prompt A = tokens [4, 0], prompt B = [0] padded with token 1. Into the output at a position with
+    x = (1, 1) (token 4): the MLP writes (2, 0), the residual is (3, 1), ||.||_1 = 4; proximities
+    INPUT 4 - |(1,1) - (3,1)| = 2, head (writes 0) 4 - 4 = 0, MLP 4 - |(2,0) - (3,1)| = 2: importances
+    1/2, 0, 1/2 (L2 distances would give 0.40, 0, 0.60). At x = (1, 0) (token 0): residual (3, 0),
+    INPUT 3 - 2 = 1, MLP 3 - 1 = 2: 1/3, 0, 2/3. Mean over real positions, then prompts: INPUT -> OUTPUT
+    = ((1/2 + 1/3) / 2 + 1/3) / 2 = 3/8 (with B's padded position, x = -1.5, importance 1, counted it
+    would be 7/12). Into the MLP only INPUT writes anything (the head writes 0): importance 1."""
+    model = _toy()
+    prompts = _prompts([[4, 0], [0, 1]], [[4, 0], [0, 1]], lengths=[2, 1])
+    res = METHODS["ifr"].run(model, prompts, ifr.Config(), 0)
+    s = res.edges.scores
+    assert _score(s, INPUT, OUTPUT, "out") == pytest.approx(3 / 8, abs=1e-6)
+    assert _score(s, "m0", OUTPUT, "out") == pytest.approx(((1 / 2 + 2 / 3) / 2 + 2 / 3) / 2, abs=1e-6)
+    assert _score(s, "0.0", OUTPUT, "out") == 0.0
+    assert _score(s, INPUT, "m0", "in") == pytest.approx(1.0, abs=1e-6)
+    assert (s >= 0).all() and (s <= 1 + 1e-6).all()
