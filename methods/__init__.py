@@ -4,7 +4,7 @@ from __future__ import annotations
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
-from methods import eap_ig_activations, ifr
+from methods import eap_ig_activations, ifr, ugs
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
 
 METHODS: dict[str, MethodSpec] = {m.key: m for m in [
@@ -28,6 +28,9 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
                setting="corrupted-patching, one sublayer interpolated at a time, 5 steps at alpha = k/5, k = 1..5 (MIB)"),
     MethodSpec("ifr", "information flow routes (Ferrando and Voita 2024), as MIB implements them", ifr.Config, ifr.run,
                edges=True, setting="clean prompts only, L1 proximity normalised over each receiver's senders, mean over positions"),
+    MethodSpec("ugs", "uniform gradient sampling of edge masks (Li and Janson 2024), as MIB ran it", ugs.Config, ugs.run,
+               edges=True, setting="counterfactual patching, KL (MSE for real values), lambda 1e-3, init 1, AdamW 1e-2, "
+                                   "12 samples x 5 prompts, 1900 steps; no dangling-edge pruning or node regulariser"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
                family_settings=acdc.FAMILY_SETTINGS,
                setting="KL (MSE for real-valued outputs), corrupted-patching, the ACDC paper's per-task tau sweep, all prompts"),

@@ -6,7 +6,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge
 from bench.tasks.base import LogitDiff, PromptBatch, TaskPrompts
-from methods import METHODS, eap, eap_ig_activations, ifr
+from methods import METHODS, eap, eap_ig_activations, ifr, ugs
 
 # Toy: one layer, one head whose output is zero (W_O = 0), one ReLU neuron reading coordinate 0 and
 # writing 2x it back, no LayerNorm, no positions. Token embeddings put a number on coordinate 0 (token 4
@@ -43,6 +43,23 @@ def _prompts(clean: list, corrupt: list, lengths: list[int] | None = None) -> Ta
 
 
 GRAPH = CircuitGraph(1, 1, False)
+
+
+@pytest.fixture(scope="module")
+def mlp_toy():
+    """A random two-layer model with MLPs and LayerNorm, prompts of different lengths (every edge kind)."""
+    cfg = HookedTransformerConfig(n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, n_ctx=8, d_vocab=12,
+                                  act_fn="gelu", normalization_type="LN", seed=1)
+    model = HookedTransformer(cfg).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(2)
+    lengths = torch.tensor([6, 6, 5, 4, 6, 3])
+    clean = torch.randint(0, 12, (6, 6), generator=gen)
+    corrupt = clean.clone()
+    corrupt[:, 0] = (clean[:, 0] + 1) % 12
+    return model, TaskPrompts("t", PromptBatch(clean, lengths), PromptBatch(corrupt, lengths),
+                              LogitDiff(torch.randint(0, 12, (6,), generator=gen), torch.randint(0, 12, (6,), generator=gen)), 0, "t")
 
 
 def _score(scores: torch.Tensor, sender: str, receiver: str, port: str) -> float:
@@ -99,3 +116,47 @@ def test_ifr_matches_ferrando_and_voitas_l1_proximity_by_hand():
     assert _score(s, "0.0", OUTPUT, "out") == 0.0
     assert _score(s, INPUT, "m0", "in") == pytest.approx(1.0, abs=1e-6)
     assert (s >= 0).all() and (s <= 1 + 1e-6).all()
+
+
+def test_ugs_sampler_matches_the_modified_uniform_by_hand():
+    """theta = 0: p = 1/2, window w = 1/4. u = 0.3 is below the window (m = 1), u = 0.55 inside it
+    (m = 1 - (0.05 / 0.25 + 0.5) = 0.3), u = 0.9 above it (m = 0). Inside the window dm/dp = 1, so
+    dm/dtheta = p(1 - p) = 1/4; the sampler's reweighting multiplies by rows / rows inside (3 / 1)."""
+    theta = torch.zeros(1, requires_grad=True)
+    unif = torch.tensor([[0.3], [0.55], [0.9]])
+    m = ugs.sample_mask(theta, unif, reweight=False)
+    assert m.flatten().tolist() == pytest.approx([1.0, 0.3, 0.0], abs=1e-6)
+    m.sum().backward()
+    assert float(theta.grad) == pytest.approx(0.25, abs=1e-6)
+    theta.grad = None
+    ugs.sample_mask(theta, unif).sum().backward()
+    assert float(theta.grad) == pytest.approx(0.75, abs=1e-6)
+
+
+def test_ugs_masked_forward_is_clean_at_mask_1_and_corrupted_at_mask_0(mlp_toy):
+    from methods.base import edge_hooks, hook_flags
+    from methods.edge_attribution import _sender_acts
+
+    model, prompts = mlp_toy
+    fwd = ugs.MaskedForward(model)
+    n, n_edges = len(prompts.clean), len(fwd.graph.edges)
+    with hook_flags(model, **edge_hooks(model)), torch.no_grad():
+        cf = _sender_acts(model, prompts.corrupted.tokens)
+        kept = fwd.logits(prompts.clean.tokens, cf, torch.ones(n, n_edges))
+        cut = fwd.logits(prompts.clean.tokens, cf, torch.zeros(n, n_edges))
+        assert torch.allclose(kept, model(prompts.clean.tokens), atol=1e-5)
+        assert torch.allclose(cut, model(prompts.corrupted.tokens), atol=1e-4)
+
+
+def test_ugs_training_moves_a_dead_edge_by_lr_per_step_and_keeps_a_live_one():
+    """The toy's head writes 0, so its edges change nothing and only lambda * p pulls on them: AdamW's
+    step is lr * m_hat / sqrt(v_hat) = lr for a gradient of constant sign, so theta goes 1 -> 1 - 10 * 1e-2
+    after 10 steps (MIB's init 1 and lr 1e-2). m0 -> OUTPUT carries the whole clean/corrupted difference
+    (the MLP writes 2 on token 0, 0 on token 1), so KL pushes its p up past sigmoid(1)."""
+    import math
+
+    model, prompts = _toy(), _prompts([0, 0], [1, 1])
+    s = ugs.ugs_scores(model, prompts, ugs.Config(steps=10, batch_size=2), 0)
+    assert _score(s, "0.0", OUTPUT, "out") == pytest.approx(1 / (1 + math.exp(-0.9)), abs=1e-4)
+    assert _score(s, INPUT, "0.0", "v") == pytest.approx(1 / (1 + math.exp(-0.9)), abs=1e-4)
+    assert _score(s, "m0", OUTPUT, "out") > 1 / (1 + math.exp(-1.0))
