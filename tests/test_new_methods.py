@@ -160,3 +160,20 @@ def test_ugs_training_moves_a_dead_edge_by_lr_per_step_and_keeps_a_live_one():
     assert _score(s, "0.0", OUTPUT, "out") == pytest.approx(1 / (1 + math.exp(-0.9)), abs=1e-4)
     assert _score(s, INPUT, "0.0", "v") == pytest.approx(1 / (1 + math.exp(-0.9)), abs=1e-4)
     assert _score(s, "m0", OUTPUT, "out") > 1 / (1 + math.exp(-1.0))
+
+
+def test_eap_ig_activations_at_one_step_equals_eap_on_edges_into_the_output(mlp_toy):
+    """With steps = 1 every run sits at alpha = 1 (the clean activations), and the final residual stream's
+    gradient is reached in every run whatever is replaced (the residual path), so edges into OUTPUT
+    score exactly EAP's, on a LayerNorm model with padded prompts. Edges into the first layer's heads
+    lose the runs that replace their own attention or anything their gradient flows through."""
+    from methods.edge_attribution import edge_attribution
+
+    model, prompts = mlp_toy
+    graph = CircuitGraph(2, 2, False)
+    ours = eap_ig_activations.ig_activation_scores(model, prompts, steps=1)
+    ref = edge_attribution(model, prompts)
+    into_output = torch.tensor(graph.incoming(OUTPUT, "out"))
+    assert torch.allclose(ours[into_output], ref[into_output], atol=1e-5)
+    into_head = torch.tensor(graph.incoming("0.0", "v"))
+    assert not torch.allclose(ours[into_head], ref[into_head], atol=1e-3)
