@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
+from methods import eap_ig_activations, ifr, ugs
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
 from methods.plugins import plugin_methods
 
@@ -23,6 +24,14 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
                setting="signed scores (ROC and CMD rank |score|)"),
     MethodSpec("eap_ig", "EAP with integrated gradients on the inputs (Hanna et al. 2024)", eap_ig.Config, eap_ig.run,
                edges=True, setting="MIB's pinned EAP-IG grid (alpha = k/steps, k = 0..steps-1)"),
+    MethodSpec("eap_ig_activations", "EAP-IG on each sublayer's activations (MIB's EAP-IG-activations)",
+               eap_ig_activations.Config, eap_ig_activations.run, edges=True,
+               setting="one sublayer interpolated at a time, alpha = k/steps for k = 1..steps (MIB)"),
+    MethodSpec("ifr", "information flow routes (Ferrando and Voita 2024), as MIB implements them", ifr.Config, ifr.run,
+               edges=True, setting="clean prompts only, L1 proximity normalised over each receiver's senders, mean over positions"),
+    MethodSpec("ugs", "uniform gradient sampling of edge masks (Li and Janson 2024), as MIB ran it", ugs.Config, ugs.run,
+               edges=True, setting="counterfactual patching, modified-uniform mask samples; no dangling-edge pruning or "
+                                   "node regulariser"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
                family_settings=acdc.FAMILY_SETTINGS,
                setting="the ACDC paper's per-task tau sweep, all prompts"),

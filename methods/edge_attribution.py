@@ -78,23 +78,49 @@ def _receiver_grad(grads: dict[str, torch.Tensor], receiver: str, port: str, n_l
     return g.permute(0, 1, 3, 2).reshape(-1, g.shape[2])
 
 
+def port_groups(graph) -> list[list]:
+    """The additive edge blocks grouped so that a layer's head ports, which share one gradient tensor,
+    are scored together (one matrix product per layer and port)."""
+    groups: dict[tuple[str, str], list] = {}
+    for b in graph.blocks:
+        key = (str(layer_of(b.receiver)), b.port) if b.receiver != OUTPUT and not is_mlp(b.receiver) else (b.receiver, b.port)
+        groups.setdefault(key, []).append(b)
+    return list(groups.values())
+
+
+def add_port_scores(scores: torch.Tensor, groups: list[list], delta: torch.Tensor,
+                    grads: dict[str, torch.Tensor], n_layers: int) -> None:
+    """``scores[e] += sum over prompts, positions and d of delta[sender(e)] * grad[receiver(e)]`` for every
+    additive edge e; ``delta`` is ``[b, T, n_senders, d]``, ``grads`` keyed by receiver hook name."""
+    delta_flat = delta.permute(2, 0, 1, 3).reshape(delta.shape[2], -1)  # [S, b*T*d]
+    for group in groups:
+        first = group[0]
+        g = _receiver_grad(grads, first.receiver, first.port, n_layers)
+        prod = delta_flat[: first.count] @ g  # [count, H or 1]: one product per layer port
+        for col, b in enumerate(group):
+            scores[b.start: b.start + b.count] += prod[:, col if prod.shape[1] > 1 else 0]
+
+
 def edge_attribution(model: "HookedTransformer", prompts: TaskPrompts, alphas: Sequence[float] | None = None,
-                     batch_size: int = 32) -> torch.Tensor:
+                     batch_size: int = 32, reference: torch.Tensor | None = None) -> torch.Tensor:
     """Signed scores aligned with ``graph.edges`` (mean over prompts). ``alphas`` None: EAP, gradients at
-    the clean input; otherwise EAP-IG with gradients averaged at each alpha along corrupted -> clean."""
+    the clean input; otherwise EAP-IG with gradients averaged at each alpha along corrupted -> clean.
+    ``reference`` ``[n_senders, d]`` (EAP only): each sender's ablated value, used in place of its
+    corrupted-run activation (mean ablation: :func:`methods.mean_ablation.sender_means`)."""
+    if reference is not None and alphas is not None:
+        raise ValueError("a fixed reference (mean ablation) applies to EAP, not EAP-IG-inputs")
     cfg = model.cfg
     graph = graph_of(model)
     scores = torch.zeros(len(graph.edges), device=cfg.device)
-    blocks_by_layer: dict[tuple[str, str], list] = {}
-    for b in graph.blocks:  # a layer's head ports share one gradient tensor: score them together
-        key = (str(layer_of(b.receiver)), b.port) if b.receiver != OUTPUT and not is_mlp(b.receiver) else (b.receiver, b.port)
-        blocks_by_layer.setdefault(key, []).append(b)
+    groups = port_groups(graph)
     with hook_flags(model, **edge_hooks(model.cfg)):
         for sl in batches(len(prompts.clean), batch_size):
             clean, corrupt = prompts.clean.take(sl).to(cfg.device), prompts.corrupted.take(sl).to(cfg.device)
             metric = prompts.metric.take(sl)
             mask = clean.position_mask()[:, :, None, None].to(scores.dtype)
-            acts_clean, acts_corrupt = _sender_acts(model, clean.tokens), _sender_acts(model, corrupt.tokens)
+            acts_clean = _sender_acts(model, clean.tokens)
+            acts_corrupt = (_sender_acts(model, corrupt.tokens) if reference is None
+                            else reference.to(acts_clean)[None, None].expand_as(acts_clean))
             delta = (acts_corrupt - acts_clean) * mask  # [b, T, S, d]
             grads: dict[str, torch.Tensor] = {}
             steps = [None] if alphas is None else [acts_corrupt[:, :, 0] + a * (acts_clean[:, :, 0] - acts_corrupt[:, :, 0])
@@ -102,12 +128,6 @@ def edge_attribution(model: "HookedTransformer", prompts: TaskPrompts, alphas: S
             for inputs in steps:
                 for k, v in _receiver_grads(model, clean, metric, inputs).items():
                     grads[k] = grads.get(k, 0) + v / len(steps)
-            delta_flat = delta.permute(2, 0, 1, 3).reshape(delta.shape[2], -1)  # [S, b*T*d]
-            for group in blocks_by_layer.values():
-                first = group[0]
-                g = _receiver_grad(grads, first.receiver, first.port, cfg.n_layers)
-                prod = delta_flat[: first.count] @ g  # [count, H or 1]: one product per layer port
-                for col, b in enumerate(group):
-                    scores[b.start: b.start + b.count] += prod[:, col if prod.shape[1] > 1 else 0]
+            add_port_scores(scores, groups, delta, grads, cfg.n_layers)
     scores /= -len(prompts.clean)  # mean over prompts, of the loss -m
     return graph.fold_internal(scores.cpu(), reduce="sum")
