@@ -94,7 +94,7 @@ class MethodSpec:
     """A registry entry: key, one-line description, settings dataclass, and the function.
 
     ``contrast``: the method compares positive with negative prompts as sets (so a null control, with
-    other positives as negatives, is meaningful). ``family_settings``: the settings its paper used per
+    other positives as negatives, is meaningful). ``cost``: how long a run takes, which profiles read. ``family_settings``: the settings its paper used per
     task family (``Task.family``), applied before any ``--set`` and named in each row's setting."""
 
     key: str
@@ -105,6 +105,13 @@ class MethodSpec:
     setting: str = ""  # the documented setting it runs at, printed beside its numbers
     contrast: bool = False
     family_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what one run costs on 2 CPU cores: "fast" (seconds), "costly" (tens of seconds: one seed in the ci
+    # benchmark profile) or "slow" (a sweep or a training run, minutes: left out of the ci profile)
+    cost: str = "fast"
+
+    def __post_init__(self) -> None:
+        if self.cost not in ("fast", "costly", "slow"):
+            raise ValueError(f"method {self.key}: cost must be fast, costly or slow, not {self.cost!r}")
 
 
 def graph_of(model: "HookedTransformer") -> CircuitGraph:

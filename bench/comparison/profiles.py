@@ -3,8 +3,9 @@
 Every profile is built from the method registry at the time it is read, so a method added to
 ``methods.METHODS`` (in this repository or by a ``cdbench.methods`` plug-in) becomes cells by itself:
 
-- ``ci``: every registered method but the sweep methods (ACDC, SP: minutes a run) on the planted suite,
-  ``CI_SEEDS`` seeds; the costly label-free ones (``COSTLY``: tens of seconds a run) on one seed.
+- ``ci``: every registered method of ``cost="fast"`` on the planted suite, ``CI_SEEDS`` seeds; those of
+  ``cost="costly"`` (tens of seconds a run) on ``COSTLY_SEEDS``; ``cost="slow"`` ones (sweeps and trained
+  masks: ACDC, SP, UGS, minutes a run) not at all.
 - ``default``: exactly what ``cdbench run`` with no arguments runs (its own argument defaults).
 - ``full``: every ``cdbench run`` of ``scripts/reproduce_reports.sh``, with its list of fast methods read
   from the registry (``FULL_RUNS``; ``tests/test_plugin_profiles.py`` checks it against the script).
@@ -23,13 +24,12 @@ if TYPE_CHECKING:  # the plug-in reads this module in every pytest run: nothing 
     from bench.harness import RunSpec
 
 PROFILES = ("ci", "default", "full")
-SLOW = ("acdc", "sp")  # a threshold sweep, minutes a run on 2 cores: not in ci
-COSTLY = {"sae_codes_selected": 1}  # ~20 s a run (16 SAE fits), 20-50x the others: one seed in ci
+COSTLY_SEEDS = 1  # a method registered as cost="costly" (tens of seconds a run) runs one seed in ci; "slow" none
 CI_SEEDS = 2
 CI_TASKS = "planted"
 
 # scripts/reproduce_reports.sh, one `cdbench run` argument list per line; {fast} is the registry's fast
-# methods (not SLOW, not COSTLY), {all} the offline tasks with ground truth.
+# methods (registered with cost="fast"), {all} the offline tasks with ground truth.
 FULL_RUNS = (
     "--task planted --method {fast} --seeds 5",
     "--task planted --method sae_codes_selected --seeds 2",
@@ -76,11 +76,11 @@ class Cell:
         return f"{self.spec.task} on {self.spec.model}, {self.spec.n_prompts} pairs"
 
 
-def fast_methods() -> list[str]:
-    """Registered methods that are neither sweeps (SLOW) nor costly: the ones run on every seed."""
+def fast_methods(cost: str = "fast") -> list[str]:
+    """Registered methods of a cost class (MethodSpec.cost): "fast" ones run on every seed of the ci profile."""
     from methods import METHODS
 
-    return [m for m in METHODS if m not in SLOW and m not in COSTLY]
+    return [m for m, spec in METHODS.items() if spec.cost == cost]
 
 
 def _plan(argv: list[str]) -> list[Cell]:
@@ -98,12 +98,10 @@ def _plan(argv: list[str]) -> list[Cell]:
 
 def profile_argvs(name: str) -> list[list[str]]:
     """The ``cdbench run`` argument lists a profile is made of, from today's registry."""
-    from methods import METHODS
-
     fast = ",".join(fast_methods())
     if name == "ci":
         argvs = [["--task", CI_TASKS, "--method", fast, "--seeds", str(CI_SEEDS)]] if fast else []
-        return argvs + [["--task", CI_TASKS, "--method", m, "--seeds", str(n)] for m, n in COSTLY.items() if m in METHODS]
+        return argvs + [["--task", CI_TASKS, "--method", m, "--seeds", str(COSTLY_SEEDS)] for m in fast_methods("costly")]
     if name == "default":
         return [[]]
     if name == "full":

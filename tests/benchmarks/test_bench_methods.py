@@ -12,7 +12,7 @@ from methods.activations import forward_floor, head_outputs
 from methods.sae_codes import Config, FastConfig
 
 N_PROMPTS = 100
-QUICK = sorted(m for m in METHODS if m not in ("acdc", "sp", "ugs"))  # ugs: test_bench_new_methods.py, one round
+QUICK = sorted(m for m, spec in METHODS.items() if spec.cost != "slow")  # slow ones: timed once, apart
 
 
 @pytest.fixture(scope="module")
