@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph
+from bench.progress import progress
 from bench.tasks.base import TaskPrompts
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,8 @@ def faithfulness_curve(model, prompts: TaskPrompts, node_scores: torch.Tensor,
     if bool((items >= 0).all()):
         rankings = {"signed": True}  # non-negative scores: both rankings are the same circuit
     jobs = [(name, n) for name in rankings for n in sizes]
-    bar = tqdm(total=len(jobs) + 2, desc="faithfulness", leave=False, disable=None)
+    # a bar on a terminal; elsewhere a line per 10 % once the curve has taken 30 s (a long one is never silent)
+    bar = progress(len(jobs) + 2, "faithfulness", "step", leave=False, step_pct=10, quiet_s=30)
     m_full = metric(torch.zeros(len(graph.edges), dtype=torch.bool))
     bar.update()
     m_empty = metric(torch.ones(len(graph.edges), dtype=torch.bool))

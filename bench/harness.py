@@ -247,14 +247,16 @@ def _scores(result: MethodResult | None) -> dict[str, Any] | None:
 
 
 def _cache_file(cache_dir: Path, key: str) -> Path:
-    return cache_dir / f"{key}.json.gz"
+    from bench.results import run_file
+
+    return run_file(cache_dir, key)
 
 
 def load_cached(cache_dir: Path | None, key: str) -> dict | None:
-    """The stored run for ``key`` (rows, scores, curves, diagnostics), or None."""
-    from bench.results import read_run
+    """The stored run for ``key`` (rows, scores, curves, diagnostics), or None (an unreadable entry: a warning)."""
+    from bench.results import load_cached_run
 
-    return read_run(_cache_file(cache_dir, key)) if cache_dir is not None else None
+    return load_cached_run(cache_dir, key) if cache_dir is not None else None
 
 
 @dataclass(frozen=True)

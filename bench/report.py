@@ -219,7 +219,8 @@ def planted_section(df: pd.DataFrame) -> list[str]:
     for m in models:
         for level in ("edge", "node"):
             lv = sub[(sub.model == m) & (sub.level == level)]
-            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"))
+            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"),
+                                         n=("seed", "nunique"))
             g = g.dropna(subset=["mean"]).sort_values("mean", ascending=False)
             if len(g) >= 2:
                 a, b = g.iloc[0], g.iloc[1]
@@ -227,8 +228,8 @@ def planted_section(df: pd.DataFrame) -> list[str]:
                 note = " (a tie)" if abs(gap) < 5e-4 else ""
                 if not np.isnan(a["null"]) and a["mean"] - a["null"] < NULL_MARGIN:
                     note += f"; but its null AUC is {a['null']:.3f}: no positive-vs-negative signal"
-                lines.append(f"- {m}, {level}: {g.index[0]} {a['mean']:.3f} ± {a['std']:.3f} ahead of {g.index[1]} "
-                             f"{b['mean']:.3f} ± {b['std']:.3f} (by {gap:.3f}){note}")
+                lines.append(f"- {m}, {level}: {g.index[0]} {fmt(a['mean'], a['std'], a['n'])} ahead of {g.index[1]} "
+                             f"{fmt(b['mean'], b['std'], b['n'])} (by {gap:.3f}){note}")
     return lines + [""]
 
 
