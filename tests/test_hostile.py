@@ -98,8 +98,11 @@ def test_malformed_rows_are_refused_with_their_line(tmp_path, capsys, edit, need
     with pytest.raises(CdbenchError, match=f"{path}:3: "):
         read_results(path)
     err = _refused(capsys, ["report", "--results", str(path), "--out", str(tmp_path / "out")], needle)
-    assert f"r.csv:3:" in err
+    assert "r.csv:3:" in err
     assert not (tmp_path / "out").exists()
+    err = _refused(capsys, ["export", "--cache-key", "0123456789abcdef", "--results", str(path), "--out",
+                            str(tmp_path / "c.json")], needle)
+    assert "r.csv:3:" in err and not (tmp_path / "c.json").exists()
 
 
 def test_text_columns_stay_text(tmp_path):
