@@ -43,7 +43,7 @@ LEVELS = ("node", "edge", "node_mlp")
 FRACTIONS = ("auc", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k")  # empty, or a number in [0, 1]
 REALS = ("cpr", "cmd")  # empty, or a finite number
 SECONDS = ("wall_s", "faith_s", "null_s")  # a finite number >= 0
-REQUIRED = ("method", "task", "model", "level", "cache_key")
+REQUIRED = ("method", "level", "cache_key")
 KEY = re.compile(r"[0-9a-f]{16}")
 INT = re.compile(r"-?[0-9]+")
 
