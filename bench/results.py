@@ -250,7 +250,7 @@ def _parse_row(rec: list[str], where: str) -> dict[str, Any]:
     for col in SECONDS:
         row[col] = _number(row[col], col, where, 0.0)
     row["seed"] = _integer(row["seed"], "seed", where, required=True)
-    row["n_prompts"] = _integer(row["n_prompts"], "n_prompts", where, required=True)
+    row["n_prompts"] = _integer(row["n_prompts"], "n_prompts", where, required=False)
     row["k"] = _integer(row["k"], "k", where, required=False)
     if row["degenerate"] not in ("True", "False", ""):
         raise CdbenchError(f"{where}: degenerate is {row['degenerate'][:40]!r}, not True or False")
@@ -294,7 +294,8 @@ def read_results(path: Path):
     for col in COLUMNS:
         if df[col].dtype == object:
             df[col] = df[col].replace("", np.nan)
-    df["k"] = pd.to_numeric(df["k"])  # an integer column unless a row left it empty
+    for col in ("k", "n_prompts"):  # integer columns unless a row left one empty
+        df[col] = pd.to_numeric(df[col])
     return df.drop_duplicates(RUN_IDENTITY, keep="last").reset_index(drop=True)
 
 
