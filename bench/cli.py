@@ -45,7 +45,7 @@ def _cmd_list(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench.home import runs_dir
-    from bench.plan import plan_run
+    from bench.plan import check_grid, plan_run
 
     if args.executor == "ray":
         from bench.ray_executor import check_available
@@ -54,9 +54,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     plan = plan_run(method=args.method, task=args.task, model=args.model, seeds=args.seeds, seed_start=args.seed_start,
                     n_prompts=args.n_prompts, gt_version=args.gt_version, sets=args.set, device=args.device,
-                    results=args.results, preset=args.preset)
+                    results=args.results, preset=args.preset, large_grid=args.large_grid or args.dry_run)
     for w in plan.warnings:
         print(f"cdbench: warning: {w}", file=sys.stderr)
+    if args.dry_run:
+        _dry_run(plan)
+        try:
+            check_grid(plan.estimate, args.large_grid)
+        except CdbenchError as exc:
+            print(f"note: run as asked it would be refused: {exc}")
+        return 0
+    if len(plan.specs) > 1 and plan.estimate is not None:
+        print(f"cdbench: {len(plan.specs)} runs, {plan.estimate.text()} by the committed per-run costs",
+              file=sys.stderr)
     cache = None if args.no_cache else runs_dir()
     if args.executor == "ray":
         from bench.ray_executor import run_plan_on_ray
@@ -66,15 +76,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from bench.runner import run_plan
 
         outcome = run_plan(plan, cache)
-    _summary(outcome.rows, args.results)
+    _summary(outcome.rows, outcome.appended, plan.results)
     if outcome.failures:
         print(f"cdbench: error: {len(outcome.failures)} of {len(plan.specs)} runs failed (each named above); "
-              f"the rows of the other {len(plan.specs) - len(outcome.failures)} are in {args.results}", file=sys.stderr)
+              f"the rows of the other {len(plan.specs) - len(outcome.failures)} are in {plan.results}", file=sys.stderr)
         return 2
     return 0
 
 
-def _summary(rows: list[dict], results: Path) -> None:
+def _dry_run(plan) -> None:
+    """The grid a run would do and what it would cost by the committed per-run costs; nothing is written."""
+    from collections import Counter
+
+    from bench.costs import COMMITTED
+    from bench.models.registry import get_spec
+
+    est = plan.estimate
+    print(f"dry run: {len(plan.specs)} runs on {plan.device}, rows would go to {plan.results} (nothing is written)")
+    groups: dict[tuple[str, str], Counter] = {}
+    seeds: dict[tuple[str, str], set[int]] = {}
+    for s in plan.specs:
+        groups.setdefault((s.task, s.model), Counter())[s.method] += 1
+        seeds.setdefault((s.task, s.model), set()).add(s.seed)
+    for (task, model), methods in groups.items():
+        ss = sorted(seeds[(task, model)])
+        print(f"  {task} on {model}: {plan.prompts.get(task, '?')} prompt pairs, seeds {ss[0]}..{ss[-1]}, "
+              f"{sum(methods.values())} runs")
+        for m, n in methods.items():
+            per = est.per_run_s.get((m, model, plan.prompts.get(task, 0))) if est else None
+            cost = f"{per:.1f} s a run" if per is not None else "no committed cost"
+            print(f"    {m:<22} {n:>4} runs  {cost}")
+    if est is not None:
+        print(f"estimated time: {est.text()} (medians of wall_s + null_s + faith_s by method and model in "
+              f"{COMMITTED}, scaled by prompt count)")
+        for m, model in est.absent:
+            print(f"absent: no committed cost for {m} on {model}")
+    sizes = []
+    for model in sorted({s.model for s in plan.specs}):
+        try:
+            f = get_spec(model).weights_file()
+        except CdbenchError:
+            f = None
+        if f is not None and f.is_file():
+            sizes.append(f"{model} {f.stat().st_size / 2**20:.1f} MiB")
+    print("peak memory: absent (the results file records no memory); weights on disk, a floor: "
+          + (", ".join(sizes) if sizes else "none (built in memory)"))
+
+
+def _summary(rows: list[dict], appended: int, results: Path) -> None:
     import pandas as pd
 
     if not rows:
@@ -83,10 +132,14 @@ def _summary(rows: list[dict], results: Path) -> None:
     summary = df.groupby(["task", "model", "weights", "gt_version", "method", "level"], dropna=False).agg(
         auc=("auc", "mean"), auc_sd=("auc", "std"), null_auc=("null_auc", "mean"), p_at_k=("precision_at_k", "mean"),
         wall_s=("wall_s", "median"), seeds=("seed", "nunique"))
+    if (summary.seeds < 2).all():
+        summary = summary.drop(columns="auc_sd")  # one seed has no spread (it would print NaN)
     print(summary.round(3).to_string())
     if (df["weights"] == "random").any():
         print("note: random-weight stand-in models: timings are real, AUCs are meaningless (plumbing only)")
-    print(f"recorded {len(df)} rows in {results}")
+    cached = len(df) - appended
+    print(f"recorded {appended} new rows in {results}" + (f" ({cached} rows of cached runs were there already)"
+                                                          if cached else ""))
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
@@ -125,9 +178,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--task", default=None, help="task name(s), comma-separated, 'planted' (the default suite) or jsonl:PATH")
     r.add_argument("--method", default=None, help="method key(s), comma-separated, or 'all' (the default)")
     r.add_argument("--model", default=None, help="model name (default: the task's ground-truth model)")
-    r.add_argument("--seeds", type=int, default=3, help="number of seeds")
+    r.add_argument("--seeds", type=int, default=3, help="number of seeds (at most 1000)")
     r.add_argument("--seed-start", type=int, default=0)
-    r.add_argument("--n-prompts", type=int, default=None, help="positive/negative prompt pairs (default 100)")
+    r.add_argument("--n-prompts", type=int, default=None, help="positive/negative prompt pairs (default 100, at most 10000)")
     r.add_argument("--gt-version", default=None, help="ground-truth version (default: the task's default)")
     r.add_argument("--preset", default=None, help="a named reproduction, e.g. 'paper' (see cdbench list)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a method setting")
@@ -135,7 +188,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--results", type=Path, default=RESULTS)
     r.add_argument("--no-cache", action="store_true", help="recompute even if a cached run exists")
     r.add_argument("--executor", choices=("local", "ray"), default="local", help="run in this process or on Ray")
-    r.add_argument("--ray-address", default=None, help="a running Ray cluster (default: start a local one)")
+    r.add_argument("--ray-address", default=None,
+                   help="join a running Ray cluster: host:port, or 'auto' for the one `ray start` made on this "
+                        "machine (default: start a fresh local cluster for this command, whatever else is running, "
+                        "and shut it down at the end)")
+    r.add_argument("--large-grid", action="store_true",
+                   help="run a grid over 1000 runs or 8 hours by the committed per-run costs (refused otherwise)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="print the grid (runs, models, prompt counts) and its estimated cost; run and write nothing")
     rep = sub.add_parser("report", help="regenerate reports/README.md and figures from reports/ alone")
     rep.add_argument("--results", type=Path, default=RESULTS)
     rep.add_argument("--out", type=Path, default=Path("reports"))

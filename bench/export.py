@@ -73,9 +73,11 @@ def export_run(results: Path, key: str, top_k: int, out: Path) -> int:
     """Write the circuit of the recorded run ``key`` (its run file beside ``results``); returns the number of
     candidate edges."""
     from bench.models.registry import get_spec
-    from bench.results import read_run, runs_dir_for
+    from bench.results import read_rows, read_run, run_file, runs_dir_for
 
-    run = read_run(runs_dir_for(results) / f"{key}.json.gz")
+    if Path(results).exists():
+        read_rows(results)  # a malformed results file is refused with its line number, as the report does
+    run = read_run(run_file(runs_dir_for(results), key))
     if run is None:
         raise CdbenchError(f"no recorded run {key} in {runs_dir_for(results)}; take a cache_key from {results}")
     row = run["rows"][0]

@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph
+from bench.progress import progress
 from bench.tasks.base import TaskPrompts
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ def faithfulness_curve(model, prompts: TaskPrompts, node_scores: torch.Tensor,
     n = len(prompts.clean)
     size = batch_size_for(graph, n, prompts.clean.tokens.shape[1], model.cfg.d_model)
     values = {key: torch.zeros(n) for key in circuits}  # per-prompt metric under each circuit
-    bar = tqdm(total=len(circuits) * math.ceil(n / size), desc="faithfulness", leave=False, disable=None)
+    # a bar on a terminal; elsewhere a line per 10 % once the curve has taken 30 s (a long one is never silent)
+    bar = progress(len(circuits) * math.ceil(n / size), "faithfulness", "step", leave=False, step_pct=10, quiet_s=30)
     device = model.cfg.device
     for start in range(0, n, size):
         sl = slice(start, min(n, start + size))

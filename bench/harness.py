@@ -6,8 +6,6 @@ finished."""
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import json
 import logging
 import math
 import time
@@ -19,10 +17,10 @@ import torch
 
 from bench import truth
 from bench.faithfulness import faithfulness_curve
-from bench.io import atomic_write_bytes
 from bench.models.registry import LoadedModel, load_model
 from bench.null_control import null_prompts
 from bench.provenance import commit, versions
+from bench.results import load_cached_run, run_file, store_run
 from bench.run_key import cache_key
 from bench.scoring import level_rows, validate
 from bench.settings import check_config_for, config_hash, make_config, setting_text
@@ -59,15 +57,9 @@ def _scores(result: MethodResult | None) -> dict[str, Any] | None:
             "edge_scores": _round(result.edges.flat() if result.edges is not None else None)}
 
 
-def _cache_file(cache_dir: Path, key: str) -> Path:
-    return cache_dir / f"{key}.json.gz"
-
-
 def load_cached(cache_dir: Path | None, key: str) -> dict | None:
-    """The stored run for ``key`` (rows, scores, curves, diagnostics), or None."""
-    from bench.results import read_run
-
-    return read_run(_cache_file(cache_dir, key)) if cache_dir is not None else None
+    """The stored run for ``key`` (rows, scores, curves, diagnostics), or None (an unreadable entry: a warning)."""
+    return load_cached_run(cache_dir, key) if cache_dir is not None else None
 
 
 @dataclass(frozen=True)
@@ -154,7 +146,8 @@ def compute(p: Prepared, device: str) -> dict[str, Any]:
 
 
 def store_cached(cache_dir: Path, run: dict[str, Any]) -> None:
-    atomic_write_bytes(_cache_file(cache_dir, run["rows"][0]["cache_key"]), gzip.compress(json.dumps(run).encode(), mtime=0))
+    """Keep a finished run in the run cache (the same file format as a results file's ``runs/``)."""
+    store_run(run_file(cache_dir, run["rows"][0]["cache_key"]), run)
 
 
 def run_one(spec: RunSpec, device: str = "cpu", cache_dir: Path | None = None, write_cache: bool = True) -> dict[str, Any]:

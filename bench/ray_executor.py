@@ -8,19 +8,28 @@ record to the driver; only the driver writes: the run cache (``$CDBENCH_CACHE`` 
 and the results file, through the same recorder as a local run. Workers read the driver's cache path when
 they can see it (one machine, or a cluster sharing that path over NFS) and skip runs found there; on a
 cluster without a shared path they recompute, and the driver still caches what comes back. A failed run is
-reported with its error line and the others go on; Ctrl-C cancels what is outstanding."""
+reported with its error line and the others go on.
+
+Without ``--ray-address`` a fresh local cluster is started for the command (``address="local"``: never a
+cluster that happens to run on the machine, nor ``$RAY_ADDRESS``) and shut down when it ends;
+``--ray-address auto`` joins the one ``ray start`` made here, ``host:port`` a remote one. Ctrl-C (SIGINT)
+cancels what is outstanding without forcing (a forced cancel raced Ray's task bookkeeping and aborted the
+driver), records nothing half-done and shuts the local cluster down before the CLI prints its interrupted
+line and exits 130. The local cluster's processes are started with SIGINT ignored, so a Ctrl-C at the
+terminal (sent to the whole process group) reaches the driver only, which then stops them in order."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import Any, Iterator
 
 from bench.errors import CdbenchError
 from bench.plan import Plan
-from bench.runner import Outcome, Recorder
+from bench.runner import Outcome, Recorder, grid_bar
 
 INSTALL = "pip install -e '.[ray]'"
 
@@ -43,6 +52,19 @@ def _run_remote(spec, device: str, cache_dir: str | None, threads: int) -> dict[
     return run_one(spec, device, Path(cache_dir) if cache_dir else None, write_cache=False)
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Processes started inside inherit SIGINT ignored (the terminal's Ctrl-C then reaches the driver alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def run_plan_on_ray(plan: Plan, cache_dir: Path | None, address: str | None = None,
                     num_cpus: int | None = None) -> Outcome:
     check_available()
@@ -54,13 +76,23 @@ def run_plan_on_ray(plan: Plan, cache_dir: Path | None, address: str | None = No
     if started:
         env = {"env_vars": {k: os.environ[k] for k in ("CDBENCH_HOME", "CDBENCH_CACHE", "CDBENCH_NPM_PREFIX",
                                                        "CDBENCH_GPT2_BPE_DIR") if k in os.environ}}
-        ray.init(address=address, num_cpus=num_cpus if address is None else None, runtime_env=env,
-                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+        with _sigint_ignored():
+            ray.init(address=address or "local", num_cpus=num_cpus if address is None else None, runtime_env=env,
+                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        return _run(ray, plan, cache_dir, load_cached, store_cached)
+    finally:
+        if started:
+            with _sigint_ignored():  # a second Ctrl-C does not cut the shutdown short
+                ray.shutdown()
+
+
+def _run(ray, plan: Plan, cache_dir: Path | None, load_cached, store_cached) -> Outcome:
     cuda = plan.device.startswith("cuda")
     remote = ray.remote(num_gpus=1 if cuda else 0, num_cpus=0 if cuda else 1, max_calls=0)(_run_remote)
     rec = Recorder(plan.results)
     refs = {remote.remote(spec, plan.device, str(cache_dir) if cache_dir else None, 1): spec for spec in plan.specs}
-    bar = tqdm(total=len(refs), desc="cdbench run (ray)", unit="run")
+    bar = grid_bar(len(refs), "cdbench run (ray)")
     pending = list(refs)
     try:
         while pending:
@@ -81,12 +113,14 @@ def run_plan_on_ray(plan: Plan, cache_dir: Path | None, address: str | None = No
                 rec.record(run)
             bar.update()
     except KeyboardInterrupt:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        print(f"cdbench: cancelled {len(pending)} outstanding Ray tasks", file=sys.stderr)
+        with _sigint_ignored():
+            for ref in pending:
+                try:
+                    ray.cancel(ref, force=False)  # KeyboardInterrupt inside the task; never a forced kill
+                except Exception:  # noqa: BLE001 - a task that finished meanwhile; shutdown stops the rest
+                    pass
+            print(f"cdbench: cancelled {len(pending)} outstanding Ray tasks", file=sys.stderr)
         raise
     finally:
         bar.close()
-        if started:
-            ray.shutdown()
     return rec.outcome

@@ -231,7 +231,8 @@ def planted_section(df: pd.DataFrame) -> list[str]:
     for m in models:
         for level in ("edge", "node"):
             lv = sub[(sub.model == m) & (sub.level == level)]
-            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"))
+            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"),
+                                         n=("seed", "nunique"))
             g = g.dropna(subset=["mean"]).sort_values("mean", ascending=False)
             if len(g) >= 2:
                 a, b = g.iloc[0], g.iloc[1]
@@ -241,8 +242,8 @@ def planted_section(df: pd.DataFrame) -> list[str]:
                 verdict = null_verdict(best.auc.to_numpy(), best.null_auc.to_numpy())
                 if verdict:
                     note += f"; but {verdict}"
-                lines.append(f"- {m}, {level}: {g.index[0]} {a['mean']:.3f} ± {a['std']:.3f} ahead of {g.index[1]} "
-                             f"{b['mean']:.3f} ± {b['std']:.3f} (by {gap:.3f}){note}")
+                lines.append(f"- {m}, {level}: {g.index[0]} {fmt(a['mean'], a['std'], a['n'])} ahead of {g.index[1]} "
+                             f"{fmt(b['mean'], b['std'], b['n'])} (by {gap:.3f}){note}")
     return lines + [""]
 
 

@@ -14,7 +14,7 @@ from bench.errors import CdbenchError
 from bench.graph import CircuitGraph
 from bench.metrics import roc_auc
 from bench.models.registry import get_spec
-from bench.results import read_run
+from bench.results import RunFileError, read_run, run_file
 from bench.scoring import labels_at
 from ground_truth import GroundTruth, load as load_gt
 
@@ -63,9 +63,15 @@ def check(df: pd.DataFrame, runs_dir: Path) -> Checked:
     problems: list[str] = []
     for r in df.itertuples(index=False):
         if r.cache_key not in runs:
-            run = read_run(runs_dir / f"{r.cache_key}.json.gz")
-            if not isinstance(run, dict) or not isinstance(run.get("scores"), dict):
-                problems.append(f"run file {runs_dir / (r.cache_key + '.json.gz')} of {_row_name(r)} is missing or unreadable")
+            path = run_file(runs_dir, r.cache_key)
+            try:
+                run = read_run(path)
+            except RunFileError as exc:
+                run, why = None, str(exc)
+            else:
+                why = f"run file {path} is missing"
+            if run is None:
+                problems.append(f"{why} ({_row_name(r)})")
                 runs[r.cache_key] = {}
                 continue
             runs[r.cache_key] = run

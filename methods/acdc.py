@@ -74,15 +74,36 @@ def _fix_edge_order(bridge: Bridge) -> None:
                                                                       e.src.name)))
 
 
+def read_tau_entry(path: Path, n_edges: int) -> tuple[list[int], float] | None:
+    """One threshold's cached outcome ``{"seconds": s, "kept": [edge indices]}`` as (kept, seconds); None on a
+    miss, and on a file that is unreadable, truncated or out of range (a warning names it; it is recomputed)."""
+    from bench.progress import warn
+
+    try:
+        entry = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        warn(f"ACDC cache file {path} is unreadable ({type(exc).__name__}); recomputing that threshold")
+        return None
+    kept = entry.get("kept") if isinstance(entry, dict) else None
+    seconds = entry.get("seconds") if isinstance(entry, dict) else None
+    if (not isinstance(kept, list) or not all(isinstance(i, int) and 0 <= i < n_edges for i in kept)
+            or isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0):
+        warn(f"ACDC cache file {path} is malformed; recomputing that threshold")
+        return None
+    return kept, float(seconds)
+
+
 def _kept_at(bridge: Bridge, tau: float, target: str, path: Path) -> tuple[torch.Tensor, float, bool]:
     """(kept mask over the additive edges' cdbench indices, seconds, from cache) for one threshold."""
     import auto_circuit.prune_algos.ACDC as acdc_module
 
-    if path.is_file():  # {"seconds": ..., "kept": [cdbench edge indices kept]}
-        entry = json.loads(path.read_text())
+    entry = read_tau_entry(path, len(bridge.graph.edges))
+    if entry is not None:
         kept = torch.zeros(len(bridge.graph.edges), dtype=torch.bool)
-        kept[entry["kept"]] = True
-        return kept, float(entry["seconds"]), True
+        kept[entry[0]] = True
+        return kept, entry[1], True
     t0 = time.perf_counter()
     with quiet_progress(acdc_module):
         ps = acdc_module.acdc_prune_scores(bridge.pm, bridge.loader, None, tao_exps=[0], tao_bases=[tau],  # type: ignore[list-item]

@@ -51,3 +51,23 @@ def test_a_failing_ray_run_is_reported_and_the_others_finish(tmp_path, capsys):
     assert len(out.failures) == 2 and all("they must match" in msg for _, msg in out.failures)
     assert "run failed" in capsys.readouterr().err
     assert set(pd.read_csv(tmp_path / "results.csv").task) == {"jsonl:good.jsonl"}
+
+
+def test_without_an_address_a_fresh_local_cluster_is_started(tmp_path, monkeypatch):
+    """``--ray-address`` unset starts a new local cluster (``address="local"``), never one found on the machine."""
+    from bench.ray_executor import run_plan_on_ray
+
+    seen = {}
+
+    def fake_init(**kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_plan_on_ray(_plan(tmp_path / "r.csv", methods="random"), cache_dir=None)
+    assert seen["address"] == "local"
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_plan_on_ray(_plan(tmp_path / "r.csv", methods="random"), cache_dir=None, address="auto")
+    assert seen["address"] == "auto" and seen["num_cpus"] is None

@@ -201,10 +201,12 @@ def present_spec(name: str) -> ModelSpec:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a weights file, computed once and remembered by (path, mtime, size) under CDBENCH_HOME."""
+    """sha256 of a weights file, computed once and remembered under CDBENCH_HOME by (path, inode, size, mtime,
+    ctime): a rewrite that keeps the size and restores the mtime still changes the ctime (or the inode, when
+    the file is replaced), which no user call can set back."""
     st = path.stat()
     memo_path = home() / "weights-sha256.json"
-    key = f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}"
+    key = f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):

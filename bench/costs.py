@@ -1,0 +1,85 @@
+"""What a grid will cost, from what runs cost before: the committed ``reports/results.csv`` (beside the
+package in a source checkout). A run's cost is wall_s + null_s + faith_s (method, null control,
+faithfulness curve); per (method, model) the estimate is the median over its recorded runs, scaled linearly
+by prompt count from their median prompt count. Peak memory is not recorded in the results file, so it is
+never guessed: :func:`estimate` says it is absent. A (method, model) pair without recorded runs is named
+as absent and counts nothing in the total, which is then a lower bound."""
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "results.csv"
+
+
+@dataclass(frozen=True)
+class Cost:
+    seconds: float  # median wall_s + null_s + faith_s per run
+    n_prompts: int  # median prompt count of those runs
+    runs: int  # how many recorded runs the median is over
+
+
+@dataclass
+class Estimate:
+    total_s: float
+    per_run_s: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (method, model, n_prompts)
+    absent: list[tuple[str, str]] = field(default_factory=list)  # (method, model) with no recorded cost
+    runs: int = 0
+
+    def text(self) -> str:
+        t = _duration(self.total_s)
+        if not self.absent:
+            return f"about {t}"
+        return f"at least {t} ({len(self.absent)} method/model pairs have no recorded cost)"
+
+
+def _duration(s: float) -> str:
+    if s >= 3600:
+        return f"{s / 3600:.1f} h"
+    if s >= 60:
+        return f"{s / 60:.0f} min"
+    return f"{s:.0f} s"
+
+
+@lru_cache(maxsize=4)
+def committed_costs(path: Path = COMMITTED) -> dict[tuple[str, str], Cost]:
+    """Per (method, model): the median recorded cost of one run. Empty when the file is not there; rows
+    that do not parse are skipped (this is an estimate, not a report)."""
+    per_run: dict[str, tuple[str, str, float, int]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                try:
+                    s = sum(float(r[c] or 0) for c in ("wall_s", "null_s", "faith_s"))
+                    n = int(r["n_prompts"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if math.isfinite(s) and r.get("cache_key"):
+                    per_run[r["cache_key"]] = (r["method"], r["model"], s, n)  # one entry per run, not per level
+    except OSError:
+        return {}
+    groups: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for method, model, s, n in per_run.values():
+        groups.setdefault((method, model), []).append((s, n))
+    return {k: Cost(statistics.median(s for s, _ in v), int(statistics.median(n for _, n in v)), len(v))
+            for k, v in groups.items()}
+
+
+def estimate(specs: list, costs: dict[tuple[str, str], Cost] | None = None) -> Estimate:
+    """Seconds the runs ``specs`` (RunSpec-like: method, model, n_prompts) will take by the recorded costs."""
+    costs = committed_costs() if costs is None else costs
+    est = Estimate(0.0, runs=len(specs))
+    for s in specs:
+        c = costs.get((s.method, s.model))
+        if c is None:
+            if (s.method, s.model) not in est.absent:
+                est.absent.append((s.method, s.model))
+            continue
+        per = c.seconds * s.n_prompts / max(c.n_prompts, 1)
+        est.per_run_s[(s.method, s.model, s.n_prompts)] = per
+        est.total_s += per
+    return est
