@@ -1,5 +1,6 @@
 """The grid on a real local Ray (2 CPUs) gives the same rows as the same grid run locally, and a failing run
 among good ones is reported without stopping them."""
+import dataclasses
 import json
 
 import pandas as pd
@@ -46,7 +47,9 @@ def test_a_failing_ray_run_is_reported_and_the_others_finish(tmp_path, capsys):
            "answer": " Mary", "wrong": " John"}
     good.write_text(json.dumps(rec) + "\n")
     bad.write_text(json.dumps({**rec, "corrupted": "When Mary and John went out together, Tom gave a drink to"}) + "\n")
-    plan = _plan(tmp_path / "results.csv", tasks=f"jsonl:{good},jsonl:{bad}", methods="random", model="attn-only-4l-random")
+    plan = _plan(tmp_path / "results.csv", tasks=f"jsonl:{good}", methods="random", model="attn-only-4l-random")
+    # planning refuses the bad file; changed after planning, it fails in the workers: a late failure
+    plan = dataclasses.replace(plan, specs=plan.specs + [dataclasses.replace(s, task=f"jsonl:{bad}") for s in plan.specs])
     out = run_plan_on_ray(plan, cache_dir=None, num_cpus=2)
     assert len(out.failures) == 2 and all("they must match" in msg for _, msg in out.failures)
     assert "run failed" in capsys.readouterr().err
