@@ -43,10 +43,10 @@ def expand_tasks(names: list[str]) -> list[str]:
 
 def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: int, seed_start: int,
              n_prompts: int | None, gt_version: str | None, sets: list[str], device: str | None, results: Path,
-             preset: str | None = None) -> Plan:
+             preset: str | None = None, dtype: str | None = None) -> Plan:
     from bench.device import pick_device
     from bench.harness import check_config_for, make_config
-    from bench.models.registry import present_spec
+    from bench.models.registry import present_spec, with_dtype
     from bench.tasks import get_task
     from bench.tasks.jsonl import read_records
     from ground_truth import header
@@ -80,6 +80,7 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
         model_name = model or task_obj.gt_model
         if model_name is None:
             raise CdbenchError(f"task {t} has no model of its own; name one with --model")
+        model_name = with_dtype(model_name, dtype, pick_device(device))
         mspec = present_spec(model_name)
         version = gt_version or (pre.gt_versions.get(t) if pre else None)
         if version is not None:
