@@ -46,7 +46,7 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
              preset: str | None = None, dtype: str | None = None) -> Plan:
     from bench.device import pick_device
     from bench.harness import check_config_for, make_config
-    from bench.models.registry import present_spec, with_dtype
+    from bench.models.registry import present_spec, tokenizer_note, with_dtype
     from bench.tasks import get_task
     from bench.tasks.jsonl import read_records
     from ground_truth import header
@@ -82,6 +82,7 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
             raise CdbenchError(f"task {t} has no model of its own; name one with --model")
         model_name = with_dtype(model_name, dtype, pick_device(device))
         mspec = present_spec(model_name)
+        warnings += [w for w in [tokenizer_note(t, task_obj.gt_model, model_name, mspec)] if w]
         version = gt_version or (pre.gt_versions.get(t) if pre else None)
         if version is not None:
             data = header(t, version)

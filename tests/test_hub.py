@@ -170,6 +170,28 @@ def test_list_shows_hub_models_present(hub_home, tmp_path):
     assert "ABSENT" in next(x for x in absent if x.split()[:1] == ["gpt2"])
 
 
+def test_hf_names_resolve_through_the_cache(hub_home, llama_dir, tmp_path):
+    """hf:<official name or its hub id> stands for the registered model (its ground truth applies);
+    hf:<a hub id TransformerLens does not list> loads from its cached snapshot and stands for itself."""
+    hf_home = hub_home[0]
+    repo = HubRepo(hf_home, "someone/tiny-llama")
+    for f in sorted(llama_dir.iterdir()):
+        repo.put(f.name, lambda p, f=f: p.write_bytes(f.read_bytes()))
+    code = ("from bench.models.registry import get_spec, load_model\n"
+            "for n in ['hf:gpt2', 'hf:NeelNanda/Attn_Only_4L512W_C4_Code', 'hf:attn-only-4l', 'hf:someone/tiny-llama']:\n"
+            "    s = get_spec(n); print(n, s.stands_for, s.shape)\n"
+            "lm = load_model('hf:someone/tiny-llama', 'cpu'); print('sha', lm.weights_sha256, lm.bos)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(hf_home, tmp_path), capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert "hf:gpt2 gpt2 (12, 12, False)" in lines
+    assert "hf:NeelNanda/Attn_Only_4L512W_C4_Code attn-only-4l (4, 8, True)" in lines
+    assert "hf:attn-only-4l attn-only-4l (4, 8, True)" in lines
+    assert "hf:someone/tiny-llama hf:someone/tiny-llama (2, 4, False)" in lines
+    assert f"sha {_sha256(llama_dir / 'model.safetensors')} 50256" in lines
+
+
 @pytest.mark.parametrize("task, model, gt, n_edges, which", [
     ("ioi", "gpt2", "wang2022.v2", 32923, 1),
     ("docstring", "attn-only-4l", "heimersheim2023.v2", 1377, 2),
@@ -180,6 +202,7 @@ def test_paper_rows_run_from_the_hub_cache(hub_home, tmp_path, task, model, gt, 
     out = _cdbench(_env(hf_home, tmp_path), "run", "--task", task, "--model", model, "--method", "random",
                    "--seeds", "1", "--n-prompts", "4", "--results", str(results), "--device", "cpu")
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "written for the" not in out.stderr  # the model reads text with the tokenizer the prompts were made for
     df = pd.read_csv(results)
     assert set(df.level) == {"node", "edge"} and df.gt_version.eq(gt).all() and df.weights.eq("pretrained").all()
     assert df.weights_sha256.eq(sha[:16]).all()  # the hash of the file written above, not of a state dict
@@ -236,6 +259,7 @@ def test_path_model_runs_from_the_cli(llama_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     print(captured.out)
     assert "no ground truth for task ioi" in captured.err
+    assert "task ioi's prompts were written for the gpt2 tokenizer" in captured.err  # the directory's is its own
     df = pd.read_csv(results)
     assert df.model.eq(name).all() and df.gt_version.eq("none").all() and df.auc.isna().all()
     assert df.weights_sha256.eq(_sha256(llama_dir / "model.safetensors")[:16]).all()

@@ -229,6 +229,18 @@ def get_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
+def tokenizer_note(task: str, gt_model: str | None, model: str, spec: ModelSpec) -> str | None:
+    """One line when a text task's prompts were written for another tokenizer than the model's: a task's
+    word lists and answer tokens were chosen for the tokenizer of the model its circuit is for (IOI's names
+    and greater-than's years for GPT-2's BPE, docstring's names for attn-only-4l's); elsewhere the words
+    that are not one token are dropped (or the task switches form), so the prompts are not the paper's."""
+    own = MODELS.get(gt_model or "")
+    if own is None or not own.tokenizer or not spec.tokenizer or own.tokenizer == spec.tokenizer:
+        return None
+    return (f"task {task}'s prompts were written for the {own.tokenizer} tokenizer ({gt_model}'s); model {model} reads "
+            f"text with {spec.tokenizer}, so its prompts keep only the words that are one token there")
+
+
 def present_spec(name: str) -> ModelSpec:
     """The model's spec, or ModelMissingError naming the command that provides its weights."""
     spec = get_spec(name)
