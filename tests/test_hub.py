@@ -213,8 +213,9 @@ def test_paper_rows_run_from_the_hub_cache(hub_home, tmp_path, task, model, gt, 
 @pytest.fixture(scope="module")
 def llama_dir(tmp_path_factory):
     """A tiny Llama-architecture directory as transformers writes one (grouped-query attention, gated MLP,
-    RMSNorm, rotary), random weights, with GPT-2's BPE saved beside it as its tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    RMSNorm, rotary), random weights, with GPT-2's BPE saved beside it as its tokenizer (one that adds BOS)."""
+    from tokenizers import Tokenizer, processors
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from bench.models.tokenizers import gpt2_tokenizer
 
@@ -223,7 +224,11 @@ def llama_dir(tmp_path_factory):
     cfg = LlamaConfig(vocab_size=50257, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                       num_key_value_heads=2, max_position_embeddings=128, bos_token_id=50256, eos_token_id=50256)
     LlamaForCausalLM(cfg).save_pretrained(d, safe_serialization=True)
-    gpt2_tokenizer().save_pretrained(d)
+    # GPT-2's BPE with a post-processor that puts BOS first, as Llama's tokenizers do: cdbench must not add a second
+    core = Tokenizer.from_str(gpt2_tokenizer().backend_tokenizer.to_str())
+    core.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", 50256)])
+    PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                            unk_token="<|endoftext|>").save_pretrained(d)
     return d
 
 
@@ -238,8 +243,12 @@ def test_path_model_matches_transformers(llama_dir):
     lm = load_model(f"path:{llama_dir}", "cpu")
     assert lm.stands_for == f"path:{llama_dir}" and lm.bos == 50256  # TransformerLens's default: prepend BOS
     assert lm.weights_sha256 == _sha256(llama_dir / "model.safetensors")
-    ids = [lm.bos, *lm.tokenizer.encode("When Mary and John went to the store, John gave a drink to")]
-    assert ids[1:3] == [2215, 5335]  # "When", " Mary" in GPT-2's BPE: the directory's tokenizer, no BOS added twice
+    from transformers import AutoTokenizer
+
+    text = "When Mary and John went to the store, John gave a drink to"
+    assert AutoTokenizer.from_pretrained(llama_dir).encode(text)[:3] == [50256, 2215, 5335]  # its own BOS first
+    ids = [lm.bos, *lm.tokenizer.encode(text)]
+    assert ids[:3] == [50256, 2215, 5335]  # "When", " Mary" in GPT-2's BPE: the directory's tokenizer, no BOS added twice
     toks = torch.tensor([ids])
     ref = LlamaForCausalLM.from_pretrained(llama_dir, dtype=torch.float32).eval()
     with torch.no_grad():
