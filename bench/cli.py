@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def _cmd_list(args: argparse.Namespace) -> None:
     for s in MODELS.values():
         state = "present" if s.present() else f"ABSENT ({s.missing_hint})"
         print(f"  {s.name:<22} {s.weights:<10} {state}\n  {'':<22} source: {s.source}")
+    print("  hf:NAME                any TransformerLens model in the local Hugging Face cache (`cdbench fetch-models NAME`)")
+    print("  path:DIR               a local Hugging Face-format directory (config.json, weights, tokenizer files)")
     print("presets:")
     for p in PRESETS.values():
         print(f"  {p.name:<22} {p.description}")
@@ -54,7 +57,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     plan = plan_run(method=args.method, task=args.task, model=args.model, seeds=args.seeds, seed_start=args.seed_start,
                     n_prompts=args.n_prompts, gt_version=args.gt_version, sets=args.set, device=args.device,
-                    results=args.results, preset=args.preset, large_grid=args.large_grid or args.dry_run)
+                    results=args.results, preset=args.preset, large_grid=args.large_grid or args.dry_run,
+                    dtype=args.dtype)
     for w in plan.warnings:
         print(f"cdbench: warning: {w}", file=sys.stderr)
     if args.dry_run:
@@ -165,8 +169,8 @@ def _cmd_export(args: argparse.Namespace) -> None:
 def _cmd_fetch(args: argparse.Namespace) -> None:
     from bench.models.registry import fetch_models
 
-    fetch_models()
-    print("fetched gpt2 and attn-only-4l into the Hugging Face cache")
+    fetched = fetch_models(tuple(args.names or ("gpt2", "attn-only-4l")))
+    print(f"fetched {', '.join(fetched)} into the Hugging Face cache")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -185,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default=None, help="a named reproduction, e.g. 'paper' (see cdbench list)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a method setting")
     r.add_argument("--device", default=None, help="torch device (default: cuda if present, else cpu)")
+    r.add_argument("--dtype", default=None, help="float32, bfloat16 or float16: weights and activations (default float32; "
+                   "the other two on CUDA only)")
     r.add_argument("--results", type=Path, default=RESULTS)
     r.add_argument("--no-cache", action="store_true", help="recompute even if a cached run exists")
     r.add_argument("--executor", choices=("local", "ray"), default="local", help="run in this process or on Ray")
@@ -204,12 +210,16 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--top-k", type=int, default=20, help="edges marked in_graph (highest |scores|)")
     ex.add_argument("--results", type=Path, default=RESULTS)
     ex.add_argument("--out", type=Path, required=True)
-    sub.add_parser("fetch-models", help="download gpt2 and attn-only-4l from the Hugging Face hub (needs network)")
+    fm = sub.add_parser("fetch-models", help="download hub models into the Hugging Face cache (the only command "
+                        "that uses the network)")
+    fm.add_argument("names", nargs="*", help="gpt2, attn-only-4l (the default), hf:NAME or a TransformerLens name")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.cmd != "fetch-models":
+        os.environ["HF_HUB_OFFLINE"] = "1"  # no network at run time, before any Hugging Face library is imported
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cmds = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "export": _cmd_export, "fetch-models": _cmd_fetch}
     try:

@@ -100,10 +100,10 @@ def check_grid(est: Estimate, large_grid: bool) -> None:
 
 def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: int, seed_start: int,
              n_prompts: int | None, gt_version: str | None, sets: list[str], device: str | None, results: Path,
-             preset: str | None = None, large_grid: bool = False) -> Plan:
+             preset: str | None = None, large_grid: bool = False, dtype: str | None = None) -> Plan:
     from bench.device import pick_device
     from bench import truth
-    from bench.models.registry import load_model, present_spec
+    from bench.models.registry import load_model, present_spec, split_dtype, tokenizer_note, with_dtype
     from bench.settings import check_config_for, make_config
     from bench.tasks import get_task
     from bench.tasks.jsonl import check_file, read_records
@@ -139,9 +139,11 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
         model_name = model or task_obj.gt_model
         if model_name is None:
             raise CdbenchError(f"task {t} has no model of its own; name one with --model")
+        model_name = with_dtype(model_name, dtype, pick_device(device))
         mspec = present_spec(model_name)
         if t.startswith("jsonl:"):
             files.append((t, model_name, Path(t[len("jsonl:"):])))
+        warnings += [w for w in [tokenizer_note(t, task_obj.gt_model, model_name, mspec)] if w]
         version = gt_version or (pre.gt_versions.get(t) if pre else None)
         if truth.resolve(task_obj, mspec.stands_for, mspec.graph, version) is None and task_obj.default_gt is not None:
             warnings.append(f"no ground truth for task {t} on model {model_name} (its circuit is "
@@ -155,5 +157,5 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
     check_grid(est, large_grid)
     dev = pick_device(device)
     for t, model_name, path in files:  # every prompt against the model it runs on: tokens, context, degeneracy
-        check_file(load_model(model_name, "cpu"), path)
+        check_file(load_model(split_dtype(model_name)[0], "cpu"), path)  # tokens do not depend on the dtype
     return Plan(specs, dev, paths.results, warnings, est, prompts)
