@@ -43,6 +43,11 @@ def test_eap_matches_auto_circuit_on_every_edge_kind(mlp_model):
                                                      answer_function="avg_diff", mask_val=0.0))
     add = torch.tensor(bridge.graph.additive)
     assert torch.allclose(ours[add], ref[add], atol=3e-6)
+    g = bridge.graph  # a head port's internal edge: the attribution of patching its whole input, the port's sum
+    for i, e in enumerate(g.edges):
+        if e.internal:
+            into = [j for j, f in enumerate(g.edges) if (f.receiver, f.port) == (e.receiver, e.port) and not f.internal]
+            assert ours[i] == pytest.approx(float(ours[into].sum()), abs=1e-6)
 
 
 def test_bridge_reads_each_prompts_last_real_position(mlp_model):

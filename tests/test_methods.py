@@ -216,3 +216,27 @@ def test_null_control_negatives_are_other_positives_none_of_them_a_positive():
 
     assert len(negs) > 150 and all(r[POS_S2] in (r[POS_A], r[POS_B]) for r in negs)
     assert not any(r[POS_S2] in (r[POS_A], r[POS_B]) for r in prompts.corrupted.tokens.tolist())
+
+
+def test_null_control_drops_other_positives_that_repeat_a_positive():
+    """A task whose other batch repeats half of the positives: only the new half become the null's negatives;
+    a task that can only repeat them has no null control."""
+    import dataclasses
+
+    from bench.models.registry import load_model
+    from bench.null_control import NULL_SEED_OFFSET, null_prompts
+
+    lm = load_model("planted-ioi", "cpu")
+    real = get_task("planted_ioi")
+    pos = real.build(lm, 20, seed=3)
+    fresh = real.build(lm, 10, seed=99).clean
+
+    def build(loaded, n, seed):
+        assert seed == 3 + NULL_SEED_OFFSET
+        mixed = type(pos.clean)(torch.cat([pos.clean.tokens[:10], fresh.tokens]), torch.cat([pos.clean.lengths[:10], fresh.lengths]))
+        return dataclasses.replace(pos, clean=mixed, corrupted=mixed)
+
+    null = null_prompts(dataclasses.replace(real, build=build), lm, pos, seed=3)
+    assert torch.equal(null.corrupted.tokens, fresh.tokens)
+    same = dataclasses.replace(real, build=lambda loaded, n, seed: pos)
+    assert null_prompts(same, lm, pos, seed=3) is None
