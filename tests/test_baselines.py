@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from toys import mlp_toy as mlp_toy_model
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.metrics import roc_auc
@@ -16,19 +17,7 @@ from methods.edge_attribution import edge_attribution
 @pytest.fixture(scope="module")
 def mlp_model():
     """A small random model with MLPs and variable-length prompts: every kind of edge, padding included."""
-    cfg = HookedTransformerConfig(n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, n_ctx=8, d_vocab=12,
-                                  act_fn="gelu", normalization_type="LN", seed=1)
-    model = HookedTransformer(cfg).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    gen = torch.Generator().manual_seed(2)
-    lengths = torch.tensor([6, 6, 5, 4, 6, 3, 5, 6] * 3)
-    clean = torch.randint(0, 12, (24, 6), generator=gen)
-    corrupt = clean.clone()
-    corrupt[:, 0] = (clean[:, 0] + 1) % 12
-    prompts = TaskPrompts("t", PromptBatch(clean, lengths), PromptBatch(corrupt, lengths),
-                          LogitDiff(torch.randint(0, 12, (24,), generator=gen), torch.randint(0, 12, (24,), generator=gen)), "t")
-    return model, prompts
+    return mlp_toy_model([6, 6, 5, 4, 6, 3, 5, 6] * 3)
 
 
 def test_eap_matches_auto_circuit_on_every_edge_kind(mlp_model):

@@ -2,6 +2,7 @@
 the peer's published procedure on a toy model whose weights are set by hand."""
 import pytest
 import torch
+from toys import mlp_toy as mlp_toy_model
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge
@@ -48,18 +49,7 @@ GRAPH = CircuitGraph(1, 1, False)
 @pytest.fixture(scope="module")
 def mlp_toy():
     """A random two-layer model with MLPs and LayerNorm, prompts of different lengths (every edge kind)."""
-    cfg = HookedTransformerConfig(n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, n_ctx=8, d_vocab=12,
-                                  act_fn="gelu", normalization_type="LN", seed=1)
-    model = HookedTransformer(cfg).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    gen = torch.Generator().manual_seed(2)
-    lengths = torch.tensor([6, 6, 5, 4, 6, 3])
-    clean = torch.randint(0, 12, (6, 6), generator=gen)
-    corrupt = clean.clone()
-    corrupt[:, 0] = (clean[:, 0] + 1) % 12
-    return model, TaskPrompts("t", PromptBatch(clean, lengths), PromptBatch(corrupt, lengths),
-                              LogitDiff(torch.randint(0, 12, (6,), generator=gen), torch.randint(0, 12, (6,), generator=gen)), "t")
+    return mlp_toy_model([6, 6, 5, 4, 6, 3])
 
 
 def _score(scores: torch.Tensor, sender: str, receiver: str, port: str) -> float:
