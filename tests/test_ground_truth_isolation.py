@@ -12,7 +12,7 @@ from methods import METHODS
 
 # Cheap settings for the sweeps and SAE fits (independence does not need the full schedule); the others as registered.
 CHEAP = {"acdc": (("thresholds", "0.01,0.1"),), "sp": (("lambdas", "1.0"), ("epochs", "3")),
-         "sae_codes": (("epochs", "50"),), "sae_codes_fast": (("epochs", "20"),),
+         "sae_codes": (("epochs", "50"),), "sae_codes_fast": (("epochs", "20"),), "ugs": (("steps", "20"),),
          "sae_codes_selected": (("l1_grid", "0.02"), ("positions_grid", "mean"), ("epochs", "50"))}
 
 
