@@ -66,7 +66,7 @@ def test_interchanges_hold_on_fresh_pairs(planted):
     rec = recipe(planted.module)
     model = load_model(planted.name, "cpu").model
     gen = torch.Generator().manual_seed(12345)
-    iia = interchange_accuracy(model, rec.high_level(), rec.mapping, gen, 200)
+    iia = interchange_accuracy(model, rec.high_level(), rec.component_mapping, gen, 200)
     assert min(iia.values()) > 0.8, iia
 
 
@@ -86,4 +86,4 @@ def test_recipes_plant_the_ground_truths_nodes():
         lm = load_model(task.gt_model, "cpu")
         gt = load_gt(task.name, task.default_gt, lm.graph)
         module = next(p.module for p in MODELS if p.name == task.gt_model)
-        assert set(recipe(module).mapping.values()) == set(gt.heads | gt.mlps), task.name
+        assert set(recipe(module).circuit) == set(gt.heads | gt.mlps), task.name

@@ -6,7 +6,7 @@ from bench.planting import RECIPES, recipe
 from bench.planting.train import main
 
 if len(sys.argv) < 2 or sys.argv[1] not in RECIPES:
-    print(f"usage: python -m bench.planting {{{','.join(RECIPES)}}} [--seed N] [--steps N] [--out PATH] [--certify-only]",
+    print(f"usage: python -m bench.planting {{{','.join(RECIPES)}}} [--seed N] [--steps N] (--out-dir DIR | --ship) [--certify-only]",
           file=sys.stderr)
     raise SystemExit(2)
 main(recipe(sys.argv[1]), sys.argv[2:])

@@ -22,7 +22,7 @@ def certify(model, recipe: Recipe, seed: int, n: int = 1000) -> dict:
     corrupted = recipe.corrupt(clean, gen)  # first: a metric may compare with the negative's answer
     metric = lambda logits: recipe.metric(logits, clean)  # noqa: E731
     fidelity = (lambda logits: recipe.fidelity(logits, clean)) if recipe.fidelity else metric  # noqa: E731
-    circuit = list(recipe.mapping.values())
+    circuit = recipe.circuit
     comps = siit.all_components(model.cfg)
     from_negatives = siit.ablation_fractions(model, comps, circuit, metric, clean.tokens, corrupted)
     from_others = siit.ablation_fractions(model, comps, circuit, fidelity, clean.tokens, resample.tokens)
@@ -36,7 +36,7 @@ def certify(model, recipe: Recipe, seed: int, n: int = 1000) -> dict:
     edges = {tuple(e) for e in expand(data)}
     edge_kept = edge_level_fraction(model, graph, edges, clean, corrupted, metric)
     return {"task_accuracy": round(siit.accuracy(model, hl, gen, n), 4),
-            "interchange_accuracy": {k: round(v, 4) for k, v in siit.interchange_accuracy(model, hl, recipe.mapping, gen, n).items()},
+            "interchange_accuracy": {k: round(v, 4) for k, v in siit.interchange_accuracy(model, hl, recipe.component_mapping, gen, n).items()},
             "resample_ablation_from_negatives": from_negatives,
             "resample_ablation_from_other_inputs": {**from_others, "score": "task metric" if recipe.fidelity is None
                                                     else recipe.fidelity.__doc__.strip().splitlines()[0]},

@@ -11,7 +11,11 @@ from bench.planting.siit import Weights
 GROUPS = {"duplicate_token": ["0.1"], "s_inhibition": ["1.2"], "target": ["m1"], "name_mover": ["2.3"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel,
-    mapping={"DUP": "0.1", "SINH": "1.2", "TARGET": "m1", "NM": "2.3"},
+    mapping={"DUP": "duplicate_token", "SINH": "s_inhibition", "TARGET": "target", "NM": "name_mover"},
+    # DUP reads the names (all ports); SINH attends from END to S2 by position (q, k) and moves DUP (v);
+    # TARGET reads SINH; NM attends where TARGET points (q) among positions (k) and copies the name (v)
+    causal_edges=(("INPUT", "DUP", "qkv"), ("DUP", "SINH", "v"), ("INPUT", "SINH", "qk"), ("SINH", "TARGET", "in"),
+                  ("TARGET", "NM", "q"), ("INPUT", "NM", "kv"), ("NM", "OUTPUT", "out")),
     groups=GROUPS,
     metric=metric, corrupt=corrupt, task="planted_ioi",
     source="cdbench: planted by SIIT (bench/models/planted/ioi.py); high-level model after Wang et al. 2022's IOI circuit",

@@ -29,8 +29,8 @@ class Recipe:
     planted: Planted
     config: Callable[[], Any]  # -> HookedTransformerConfig
     high_level: Callable[[], HighLevel]
-    mapping: dict[str, str]  # high-level variable -> component
-    groups: dict[str, list[str]]  # ground-truth groups (one per variable, named for readers)
+    mapping: dict[str, str]  # high-level variable -> the ground-truth group that computes it
+    groups: dict[str, list[str]]  # ground-truth groups (one per variable, named for readers) -> components
     metric: Callable[[torch.Tensor, Batch], torch.Tensor]  # per-prompt task metric on clean inputs
     corrupt: Callable[[Batch, torch.Generator], torch.Tensor]  # the task's negatives for a clean batch
     task: str
@@ -43,7 +43,34 @@ class Recipe:
     # the task metric is not specific to the input (a real-valued output): default, the task metric itself
     fidelity: Callable[[torch.Tensor, Batch], torch.Tensor] | None = None
 
+    # the high-level causal graph's edges (sender variable or INPUT, receiver variable or OUTPUT, the ports
+    # of a receiving head that read the sender: any of "q", "k", "v"); :attr:`realised_edges` expands them
+    causal_edges: tuple[tuple[str, str, str], ...] = ()
+
+    def components(self, variable: str) -> list[str]:
+        """The heads and MLPs that compute ``variable`` (its group's members)."""
+        return list(self.groups[self.mapping[variable]])
+
+    @property
+    def component_mapping(self) -> dict[str, list[str]]:
+        """High-level variable -> the components SIIT intervenes on together for it."""
+        return {v: self.components(v) for v in self.mapping}
+
+    @property
+    def circuit(self) -> list[str]:
+        """Every mapped component, in the groups' order."""
+        return [c for g in self.groups.values() for c in g]
+
     @property
     def class_edges(self) -> list[list[str]]:
-        """The ground truth's class-level edges: the induced subgraph of the groups (:func:`induced`)."""
+        """``siit.v1``'s class-level edges: the induced subgraph of the groups (:func:`induced`)."""
         return induced(self.groups)
+
+    @property
+    def realised_edges(self) -> list[list[str]]:
+        """``siit.v2``'s class-level edges, InterpBench's rule: each high-level edge, as the cross product of
+        the groups its ends map to (the rule ``class_edges`` expands groups into members), on the ports the
+        edge names."""
+        def end(name: str) -> str:
+            return name if name in ("INPUT", "OUTPUT") else self.mapping[name]
+        return [[end(s), end(r), ports] for s, r, ports in self.causal_edges]

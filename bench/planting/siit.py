@@ -114,13 +114,13 @@ class Weights:
     # source at once (the output must then be the source's): nothing outside the mapping may carry the answer
 
 
-def train(model, hl: HighLevel, mapping: dict[str, str], steps: int, batch: int, lr: float, seed: int,
+def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch: int, lr: float, seed: int,
           weights: Weights = Weights(), log_every: int = 200) -> dict:
     """SIIT from the model's current weights; deterministic on CPU for a seed. Returns training stats."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
-    mapped = list(mapping.values())
+    mapped = [c for comps in mapping.values() for c in comps]
     unmapped = [c for c in all_components(model.cfg) if c not in mapped]
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -132,8 +132,9 @@ def train(model, hl: HighLevel, mapping: dict[str, str], steps: int, batch: int,
         # strictness resamples from independent inputs, whatever inputs the interchanges need
         other = source if isinstance(hl, IndependentSources) else hl.sample(gen, batch)
         var = rng.choice(hl.variables)
-        swap = list(mapping.values()) if weights.circuit_swap and rng.random() < weights.circuit_swap else [mapping[var]]
-        if len(swap) > 1:
+        whole = bool(weights.circuit_swap) and rng.random() < weights.circuit_swap
+        swap = mapped if whole else list(mapping[var])
+        if whole:
             var = hl.variables[-1]  # with every variable from the source, the output variable decides
         # strictness: every unmapped component at once on most steps, a random half of them otherwise
         chosen = unmapped if rng.random() < weights.strict_all else [c for c in unmapped if rng.random() < 0.5]
@@ -182,15 +183,16 @@ def accuracy(model, hl: HighLevel, gen: torch.Generator, n: int, tol: float = 0.
 
 
 @torch.no_grad()
-def interchange_accuracy(model, hl: HighLevel, mapping: dict[str, str], gen: torch.Generator, n: int,
+def interchange_accuracy(model, hl: HighLevel, mapping: dict[str, list[str]], gen: torch.Generator, n: int,
                          tol: float = 0.05) -> dict[str, float]:
-    """Per variable: the fraction of held-out (base, source) pairs on which the patched model's output is
-    the high-level model's output under the same intervention (on positions where it is defined)."""
+    """Per variable (all its components patched at once): the fraction of held-out (base, source) pairs on
+    which the patched model's output is the high-level model's output under the same intervention (on
+    positions where it is defined)."""
     out = {}
-    for var, comp in mapping.items():
+    for var, comps in mapping.items():
         base = hl.sample(gen, n)
         source = hl.source(base, gen)
-        acts = cache(model, source.tokens, [comp])
+        acts = cache(model, source.tokens, list(comps))
         right, total = _correct(run_patched(model, base.tokens, acts), hl.intervene(base, source, var), hl.numeric, tol)
         out[var] = right / max(total, 1)
     return out
