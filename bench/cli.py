@@ -58,7 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     plan = plan_run(method=args.method, task=args.task, model=args.model, seeds=args.seeds, seed_start=args.seed_start,
                     n_prompts=args.n_prompts, gt_version=args.gt_version, sets=args.set, device=args.device,
                     results=args.results, preset=args.preset, large_grid=args.large_grid or args.dry_run,
-                    dtype=args.dtype)
+                    dtype=args.dtype, weights=args.weights)
     for w in plan.warnings:
         print(f"cdbench: warning: {w}", file=sys.stderr)
     if args.dry_run:
@@ -185,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=3, help="number of seeds (at most 1000)")
     r.add_argument("--seed-start", type=int, default=0)
     r.add_argument("--n-prompts", type=int, default=None, help="positive/negative prompt pairs (default 100, at most 10000)")
+    r.add_argument("--weights", default=None, metavar="FILE",
+                   help="a planted model retrained by `python -m bench.planting NAME --out-dir DIR`: DIR/<model>.safetensors, "
+                        "scored on the ground truth that command wrote under DIR/ground_truth (give the model with --model)")
     r.add_argument("--gt-version", default=None, help="ground-truth version (default: the task's default)")
     r.add_argument("--preset", default=None, help="a named reproduction, e.g. 'paper' (see cdbench list)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a method setting")

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import torch
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph
+from bench.metrics import MIB_PERCENTAGES as PERCENTAGES  # MIB's circuit sizes, shared with its InterpBench AUROC
 from bench.progress import progress
 from bench.tasks.base import TaskPrompts
 
 log = logging.getLogger(__name__)
-PERCENTAGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,33 @@ class CircuitGraph:
             out[..., i] = part.sum(-1) if reduce == "sum" else part.amax(-1)
         return out
 
+    @cached_property
+    def head_edges(self) -> list[tuple[str, str]]:
+        """The ``edge_head`` level's candidates: each (sender, receiver) pair of the additive edges once, a
+        head's q, k and v inputs merged into one edge (as InterpBench compares circuits); internal edges
+        are dropped (they belong to the head itself)."""
+        return list(dict.fromkeys((e.sender, e.receiver) for e in self.edges if not e.internal))
+
+    @cached_property
+    def head_edge_of(self):
+        """Per edge of :attr:`edges`, the index of its :attr:`head_edges` pair (-1 for internal edges)."""
+        import torch
+
+        index = {pair: i for i, pair in enumerate(self.head_edges)}
+        return torch.tensor([-1 if e.internal else index[(e.sender, e.receiver)] for e in self.edges])
+
+    def merge_ports(self, values):
+        """``values`` (``[..., n_edges]``, non-negative: magnitudes or 0/1 masks) at the ``edge_head`` level:
+        per (sender, receiver) pair the largest over its ports (a merged edge is in a circuit when any of
+        its ports is; it scores as its strongest port)."""
+        import torch
+
+        flat = values.reshape(-1, values.shape[-1]).float()
+        ok = self.head_edge_of >= 0
+        out = torch.zeros(flat.shape[0], len(self.head_edges))
+        out.scatter_reduce_(1, self.head_edge_of[ok].expand(flat.shape[0], -1), flat[:, ok], reduce="amax")
+        return out.reshape(*values.shape[:-1], len(self.head_edges))
+
     def incident_max(self, values):
         """ACDC's node rule: per head ``[..., n_heads_total]`` and per MLP ``[..., n_layers]`` (None when
         attention-only), the largest of ``values`` (``[..., n_edges]``, non-negative: magnitudes or 0/1 masks)

@@ -17,7 +17,7 @@ import torch
 
 from bench import truth
 from bench.faithfulness import faithfulness_curve
-from bench.models.registry import LoadedModel, load_model
+from bench.models.registry import LoadedModel, get_spec, load_model
 from bench.null_control import null_prompts
 from bench.provenance import commit, versions
 from bench.results import load_cached_run, run_file, store_run
@@ -84,7 +84,7 @@ def prepare(spec: RunSpec, device: str) -> Prepared:
     task = get_task(spec.task)
     config = make_config(method, task.family, spec.overrides)
     loaded = load_model(spec.model, device)
-    gt_ref = truth.resolve(task, loaded.stands_for, loaded.graph, spec.gt_version)
+    gt_ref = truth.resolve(task, loaded.stands_for, loaded.graph, spec.gt_version, get_spec(spec.model).ground_truth)
     prompts = task.build(loaded, spec.n_prompts, spec.seed)
     check_config_for(method, config, len(prompts.clean), loaded.graph.attn_only)
     return Prepared(spec, method, config, task, loaded, prompts, gt_ref,

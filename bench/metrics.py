@@ -1,4 +1,5 @@
-"""Scoring a ranking against ground-truth labels: ROC AUC, ROC curve, precision/recall at k.
+"""Scoring a ranking against ground-truth labels: ROC AUC, ROC curve, precision/recall at k, MIB's
+InterpBench AUROC and ACDC's staircase area.
 
 Ties are common (SAE-code scores are small integers), so every metric treats tied scores
 as an unordered group: AUC counts a tied positive/negative pair as 1/2 (Mann-Whitney), and
@@ -63,6 +64,39 @@ def precision_recall_at_k(scores: np.ndarray, labels: np.ndarray, k: int | None 
     take = k - above.sum()  # how many of the tied group make the top k
     hits = labels[above].sum() + take * labels[tied].sum() / tied.sum()
     return AtK(k, float(hits / k), float(hits / max(labels.sum(), 1)))
+
+
+# MIB's circuit sizes for its InterpBench AUROC (MIB circuit track, evaluate_area_under_roc): shares of the
+# candidate edges, 0.1 % .. 100 %
+MIB_PERCENTAGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def top_k_rates(scores: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, float]:
+    """(TPR, FPR) of the circuit of the top ``k`` by score, ties at the cutoff in expectation."""
+    scores, labels = _check(scores, labels)
+    pos, neg = max(labels.sum(), 1), max((~labels).sum(), 1)
+    if k <= 0:
+        return 0.0, 0.0
+    cut = np.sort(scores)[::-1][min(k, len(scores)) - 1]
+    above, tied = scores > cut, scores == cut
+    share = (min(k, len(scores)) - above.sum()) / tied.sum()  # of the tie group, the share that makes the cut
+    tp = labels[above].sum() + share * labels[tied].sum()
+    fp = (~labels)[above].sum() + share * (~labels)[tied].sum()
+    return float(tp / pos), float(fp / neg)
+
+
+def mib_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """MIB's InterpBench AUROC: circuits of the top floor(pct x N) candidates by score at each of
+    :data:`MIB_PERCENTAGES`, their (FPR, TPR), and the trapezoid area between consecutive points in that
+    order with FPR divided by the last point's (MIB's ``area_under_curve(FPR, TPR)``, no (0, 0) anchor: the
+    curve starts at the 0.1 % circuit). NaN when labels are all one class."""
+    scores, labels = _check(scores, labels)
+    if labels.all() or not labels.any():
+        return float("nan")
+    pts = [top_k_rates(scores, labels, int(p * len(scores))) for p in MIB_PERCENTAGES]
+    tpr = np.array([t for t, _ in pts])
+    fpr = np.array([f for _, f in pts]) / pts[-1][1]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def pareto_staircase_auc(points: list[tuple[float, float]]) -> float:

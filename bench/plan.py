@@ -100,15 +100,20 @@ def check_grid(est: Estimate, large_grid: bool) -> None:
 
 def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: int, seed_start: int,
              n_prompts: int | None, gt_version: str | None, sets: list[str], device: str | None, results: Path,
-             preset: str | None = None, large_grid: bool = False, dtype: str | None = None) -> Plan:
+             preset: str | None = None, large_grid: bool = False, dtype: str | None = None,
+             weights: str | None = None) -> Plan:
     from bench.device import pick_device
     from bench import truth
-    from bench.models.registry import load_model, present_spec, split_dtype, tokenizer_note, with_dtype
+    from bench.models.registry import load_model, present_spec, retrained_name, split_dtype, tokenizer_note, with_dtype
     from bench.settings import check_config_for, make_config
     from bench.tasks import get_task
     from bench.tasks.jsonl import check_file, read_records
     from methods import METHODS, get_method
 
+    if weights is not None:
+        if model is None or "," in model:
+            raise CdbenchError("--weights names one planted model's retrained weights; give that model with --model")
+        model = retrained_name(model, weights)
     pre = None
     if preset is not None:
         if preset not in PRESETS:
@@ -141,11 +146,13 @@ def plan_run(*, method: str | None, task: str | None, model: str | None, seeds: 
             raise CdbenchError(f"task {t} has no model of its own; name one with --model")
         model_name = with_dtype(model_name, dtype, pick_device(device))
         mspec = present_spec(model_name)
+        if mspec.weights == "retrained":
+            load_model(model_name, "cpu")  # a file that is not the model's fails here, before any run
         if t.startswith("jsonl:"):
             files.append((t, model_name, Path(t[len("jsonl:"):])))
         warnings += [w for w in [tokenizer_note(t, task_obj.gt_model, model_name, mspec)] if w]
         version = gt_version or (pre.gt_versions.get(t) if pre else None)
-        if truth.resolve(task_obj, mspec.stands_for, mspec.graph, version) is None and task_obj.default_gt is not None:
+        if truth.resolve(task_obj, mspec.stands_for, mspec.graph, version, mspec.ground_truth) is None and task_obj.default_gt is not None:
             warnings.append(f"no ground truth for task {t} on model {model_name} (its circuit is "
                             f"{task_obj.gt_model}'s): rows carry no AUC")
         for m in specs_m:

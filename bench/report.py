@@ -29,6 +29,7 @@ from bench.metrics import NULL_MARGIN, null_verdict, roc_curve  # noqa: E402
 from bench.models.registry import get_spec  # noqa: E402
 from bench.report_checks import check  # noqa: E402
 from bench.report_format import fmt, num as _num  # noqa: E402
+from bench.report_planted import planted_section  # noqa: E402
 from bench.report_sae import paper_sections, sae_sections  # noqa: E402
 from bench.results import read_results, runs_dir_for  # noqa: E402
 from bench.scoring import labels_at  # noqa: E402
@@ -54,6 +55,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     for (label, level), grp in df.groupby(["label", "level"], sort=True):
         n = grp.seed.nunique()
         rows.append({"label": label, "level": level, "auc": fmt(grp.auc.mean(), grp.auc.std(), n),
+                     "auc_mib": fmt(grp.auc_mib.mean(), grp.auc_mib.std(), n),
                      "null": fmt(grp.null_auc.mean(), grp.null_auc.std(), n), "verdict": null_verdict(grp.auc.to_numpy(), grp.null_auc.to_numpy()),
                      "auc_acdc": fmt(grp.auc_acdc.mean(), grp.auc_acdc.std(), n),
                      "p": _num(grp.precision_at_k.mean()), "r": _num(grp.recall_at_k.mean()), "k": int(grp.k.iloc[0]),
@@ -188,7 +190,9 @@ CONVENTIONS = [
     "| ROC AUC, node | rank AUC (Mann-Whitney, ties 1/2) of |score| over every head | the SAE-code paper's node ROC |",
     "| ROC AUC, edge | the same over every edge of ACDC's graph: embeddings, each head's q/k/v inputs (with ACDC's internal input -> q/k/v edges) and output, each MLP, the final residual "
     f"({len(CircuitGraph(12, 12, False).edges):,} edges on GPT-2 small) | ACDC's candidate set and true edges |",
+    "| ROC AUC, edge_head | the same over (sender, receiver) pairs with a head's q, k and v inputs merged into one edge (internal edges dropped); an edge is true when any of its ports is, and scores its largest |port score| | InterpBench's comparison (prepare_circuit_for_evaluation) |",
     "| ROC AUC, node_mlp | heads and MLPs ranked together, where ground truth names MLPs | cdbench |",
+    "| AUC (MIB) | MIB's InterpBench AUROC: the top floor(pct x N) candidates by |score| at pct = 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100 % (ties at the cutoff in expectation), their (FPR, TPR), the trapezoid area between consecutive points with FPR divided by the last one, no (0, 0) anchor; at edge over MIB's graph (the additive edges), at edge_head over the merged edges; n/a at node levels | MIB circuit track (evaluate_area_under_roc) |",
     "| AUC (ACDC) | ACDC's own ROC area for threshold-sweep methods (ACDC, SP): each threshold's circuit is a point, Pareto-optimal points, staircase area; a node is in a circuit when any incident edge is | ACDC (acdc_graphics.pessimistic_auc) |",
     "| null AUC | the same run with the negatives replaced by a disjoint batch of other positives; only for methods that compare positive and negative sets | cdbench's control |",
     "| precision@k, recall@k | the top k by |score|, k = size of the ground truth, ties in expectation | cdbench |",
@@ -199,52 +203,6 @@ CONVENTIONS = [
     "circuit when any of its edges is). A run whose AUC is not clearly above its null AUC (by more than "
     f"{NULL_MARGIN} and, with two or more seeds, by 2 standard errors of the paired differences) is flagged: such a "
     "score carries no positive-vs-negative signal.", ""]
-
-
-def planted_section(df: pd.DataFrame) -> list[str]:
-    """Every method on every planted-circuit model: the table that separates methods offline."""
-    from bench.tasks import TASKS
-
-    planted = [t for t, task in TASKS.items() if task.suite == "planted"]
-    sub = df[df.task.isin(planted) & (df.label == df.method)]  # the method as registered: no --set, usual prompt count
-    if sub.empty:
-        return []
-    models = sorted(sub.model.unique())
-    lines = ["## The planted-circuit suite: every method on every planted model", "",
-             "Node and edge ROC AUC (mean ± sd over seeds), null AUC where the method compares positive and negative "
-             "sets, median wall seconds; ground truth by construction (SIIT), see each model's section.", "",
-             "| method | " + " | ".join(f"{m} node | {m} edge | {m} null (node/edge) | {m} wall s" for m in models) + " |",
-             "|---" * (1 + 4 * len(models)) + "|"]
-    for method in sorted(sub.method.unique()):
-        cells = []
-        for m in models:
-            g = sub[(sub.method == method) & (sub.model == m)]
-            cell = {}
-            for level in ("node", "edge"):
-                lv = g[g.level == level]
-                cell[level] = fmt(lv.auc.mean(), lv.auc.std(), lv.seed.nunique()) if len(lv) else "n/a"
-                cell[level + "_null"] = _num(lv.null_auc.mean()) if len(lv) else "n/a"
-            cells += [cell["node"], cell["edge"], f"{cell['node_null']} / {cell['edge_null']}",
-                      _num(g.wall_s.median(), 2) if len(g) else "n/a"]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += ["", "Best method per model (mean AUC; the margin to the runner-up with both seed spreads):", ""]
-    for m in models:
-        for level in ("edge", "node"):
-            lv = sub[(sub.model == m) & (sub.level == level)]
-            g = lv.groupby("method").agg(mean=("auc", "mean"), std=("auc", "std"), null=("null_auc", "mean"),
-                                         n=("seed", "nunique"))
-            g = g.dropna(subset=["mean"]).sort_values("mean", ascending=False)
-            if len(g) >= 2:
-                a, b = g.iloc[0], g.iloc[1]
-                gap = a["mean"] - b["mean"]
-                note = " (a tie)" if abs(gap) < 5e-4 else ""
-                best = lv[lv.method == g.index[0]]
-                verdict = null_verdict(best.auc.to_numpy(), best.null_auc.to_numpy())
-                if verdict:
-                    note += f"; but {verdict}"
-                lines.append(f"- {m}, {level}: {g.index[0]} {fmt(a['mean'], a['std'], a['n'])} ahead of {g.index[1]} "
-                             f"{fmt(b['mean'], b['std'], b['n'])} (by {gap:.3f}){note}")
-    return lines + [""]
 
 
 def benchmark_section(path: Path) -> list[str]:
@@ -318,7 +276,7 @@ def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, checked_r
               f"{int(grp.n_prompts.mode().iloc[0])} prompt pairs unless a row says otherwise.", ""]
     spec = get_spec(model)
     graph = spec.graph
-    gt = load_gt(task, gt_version, graph) if gt_version != "none" else None
+    gt = load_gt(task, gt_version, graph, spec.ground_truth) if gt_version != "none" else None
     if gt is not None:
         few = len(graph.nodes) - len(gt.heads)
         lines += [f"The ground truth holds {len(gt.heads)} of {len(graph.nodes)} heads"
@@ -327,12 +285,12 @@ def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, checked_r
                   + (f"; with {few} negative head(s), the node level says little" if len(gt.heads) > 0.75 * len(graph.nodes) else "")
                   + ".", ""]
     table = summary_table(grp)
-    lines += ["| method | level | ROC AUC | null AUC | AUC (ACDC) | precision@k | recall@k | k | CPR | CMD | faithfulness | "
+    lines += ["| method | level | ROC AUC | AUC (MIB) | null AUC | AUC (ACDC) | precision@k | recall@k | k | CPR | CMD | faithfulness | "
               "median wall s | faith s | degenerate runs | metric | setting |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---" * 17 + "|"]
     for r in table.to_dict("records"):
         null = r["null"] + (f" (**{r['verdict']}**)" if r["verdict"] else "")
-        lines.append(f"| {r['label']} | {r['level']} | {r['auc']} | {null} | {r['auc_acdc']} | {r['p']} | {r['r']} | {r['k']} | "
+        lines.append(f"| {r['label']} | {r['level']} | {r['auc']} | {r['auc_mib']} | {null} | {r['auc_acdc']} | {r['p']} | {r['r']} | {r['k']} | "
                      f"{r['cpr']} | {r['cmd']} | {r['faith']} | {r['wall']:.3f} | {r['faith_s']:.2f} | "
                      f"{r['degenerate']}/{r['seeds']} | {r['metric']} | {r['setting']} |")
     lines.append("")

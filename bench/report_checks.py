@@ -15,13 +15,14 @@ from bench.graph import CircuitGraph
 from bench.metrics import roc_auc
 from bench.models.registry import get_spec
 from bench.results import RunFileError, read_run, run_file
-from bench.scoring import labels_at
+from bench.scoring import labels_at, level_scores
 from ground_truth import GroundTruth, load as load_gt
 
 # Run files keep scores to 6 significant digits, which can tie scores that differed by less: the AUC of
 # the stored scores then differs from the row's by a few 1e-4 at most; a row edited by hand differs more.
 AUC_TOLERANCE = 2e-3
-SCORE_KEYS = {"node": ("node_scores",), "edge": ("edge_scores",), "node_mlp": ("node_scores", "mlp_scores")}
+SCORE_KEYS = {"node": ("node_scores",), "edge": ("edge_scores",), "edge_head": ("edge_scores",),
+              "node_mlp": ("node_scores", "mlp_scores")}
 
 
 @dataclass
@@ -42,8 +43,8 @@ def _truths(df: pd.DataFrame) -> dict[tuple[str, str, str], tuple[GroundTruth, C
     for task, model, version in df[["task", "model", "gt_version"]].drop_duplicates().itertuples(index=False):
         if version == "none":
             continue
-        graph = get_spec(model).graph
-        out[(task, model, version)] = (load_gt(task, version, graph), graph)
+        spec = get_spec(model)
+        out[(task, model, version)] = (load_gt(task, version, spec.graph, spec.ground_truth), spec.graph)
     return out
 
 
@@ -83,7 +84,10 @@ def check(df: pd.DataFrame, runs_dir: Path) -> Checked:
         if not parts or any(p is None for p in parts):
             problems.append(f"run file of {_row_name(r)} has no {r.level} scores")
             continue
-        scores = np.abs(np.concatenate([np.asarray(p, float) for p in parts]))
+        sc = run["scores"]
+        scores = level_scores(graph, r.level, np.asarray(sc["node_scores"], float),
+                              None if sc.get("mlp_scores") is None else np.asarray(sc["mlp_scores"], float),
+                              None if sc.get("edge_scores") is None else np.asarray(sc["edge_scores"], float))
         labels = labels_at(graph, gt, r.level)
         if len(scores) != len(labels):
             problems.append(f"run file of {_row_name(r)} has {len(scores)} {r.level} scores for {len(labels)} candidates")

@@ -31,7 +31,7 @@ from bench.errors import CdbenchError
 from bench.io import atomic_write_bytes
 
 COLUMNS = ["method", "task", "model", "weights", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed",
-           "level", "auc", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k", "cpr", "cmd", "faith_level",
+           "level", "auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k", "cpr", "cmd", "faith_level",
            "faith_status", "wall_s", "faith_s", "null_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
            "metric", "degenerate", "device", "cdbench_commit", "versions", "cache_key"]
 HEADER = ",".join(COLUMNS)
@@ -39,8 +39,8 @@ HEADER = ",".join(COLUMNS)
 # another cache key) replaces the earlier row when read, so a report never averages two code versions.
 RUN_IDENTITY = ["method", "task", "model", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed", "level",
                 "n_prompts", "config_hash", "overrides", "device"]
-LEVELS = ("node", "edge", "node_mlp")
-FRACTIONS = ("auc", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k")  # empty, or a number in [0, 1]
+LEVELS = ("node", "edge", "edge_head", "node_mlp")
+FRACTIONS = ("auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k")  # empty, or a number in [0, 1]
 REALS = ("cpr", "cmd")  # empty, or a finite number
 SECONDS = ("wall_s", "faith_s", "null_s")  # a finite number >= 0
 REQUIRED = ("method", "level", "cache_key")

@@ -23,19 +23,21 @@ class GroundTruthRef:
     file_sha256: str
 
 
-def resolve(task: Task, stands_for: str, graph: CircuitGraph, version: str | None) -> GroundTruthRef | None:
+def resolve(task: Task, stands_for: str, graph: CircuitGraph, version: str | None,
+            root: Path | None = None) -> GroundTruthRef | None:
     """The ground truth for this (task, model): the version asked for, which must be for this model and
     fit its graph, or the task's default where the task's circuit is this model's; None when none applies.
-    The file is checked (form, hash, path, shape) here, before any work."""
+    ``root``: where the model's files live (a retrained copy's own; default the shipped ones). The file is
+    checked (form, hash, path, shape) here, before any work."""
     if version is None:
         if task.default_gt is None or task.gt_model != stands_for:
             return None
         version = task.default_gt
-    data = header(task.name, version)
+    data = header(task.name, version, root)
     if data["model"] != stands_for:
         raise GroundTruthError(f"ground truth {task.name}/{version} is for model {data['model']}, not "
                                f"{stands_for}; run it on {data['model']} or drop --gt-version")
-    path = path_for(task.name, version)
+    path = path_for(task.name, version, root)
     check_fits(path, data, graph)
     return GroundTruthRef(task.name, version, path, hashlib.sha256(path.read_bytes()).hexdigest())
 

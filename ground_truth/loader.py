@@ -88,26 +88,32 @@ def stamp(path: Path) -> str:
     return write(path, read(path, check_hash=False))
 
 
-def path_for(task: str, version: str) -> Path:
-    return ROOT / task / f"{version}.json"
+def path_for(task: str, version: str, root: Path | None = None) -> Path:
+    """``<root>/<task>/<version>.json``; ``root`` defaults to the shipped ``ground_truth/`` (a retrained
+    planted model's files live under its training command's ``--out-dir``)."""
+    return (ROOT if root is None else Path(root)) / task / f"{version}.json"
 
 
-def available_versions(task: str | None = None) -> dict[str, list[str]]:
-    """Task -> sorted version names of the files shipped under ``ground_truth/<task>/``."""
+def available_versions(task: str | None = None, root: Path | None = None) -> dict[str, list[str]]:
+    """Task -> sorted version names of the files under ``<root>/<task>/`` (default: the shipped ones)."""
     out: dict[str, list[str]] = {}
-    for d in sorted(p for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith("_")):
+    base = ROOT if root is None else Path(root)
+    if not base.is_dir():
+        return out
+    for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("_")):
         versions = sorted(f.name[: -len(".json")] for f in d.glob("*.json"))
         if versions and (task is None or d.name == task):
             out[d.name] = versions
     return out
 
 
-def header(task: str, version: str) -> dict[str, Any]:
-    """The shipped file's fields (form-checked, and its task/version checked against its path)."""
-    path = path_for(task, version)
+def header(task: str, version: str, root: Path | None = None) -> dict[str, Any]:
+    """The file's fields (form-checked, and its task/version checked against its path)."""
+    path = path_for(task, version, root)
     if not path.is_file():
-        raise UnknownNameError(f"no ground-truth version {version!r} for task {task!r}; "
-                               f"available: {available_versions(task).get(task, [])}")
+        where = "" if root is None else f" under {root}"
+        raise UnknownNameError(f"no ground-truth version {version!r} for task {task!r}{where}; "
+                               f"available: {available_versions(task, root).get(task, [])}")
     data = read(path)
     if (data["task"], data["version"]) != (task, version):
         raise _fail(path, f"says task {data['task']!r} version {data['version']!r}, but its path says "
@@ -168,9 +174,9 @@ def from_data(path: Path, data: dict[str, Any], graph: CircuitGraph) -> GroundTr
                        mlps=frozenset(n for n in nodes if is_mlp(n)), edges=frozenset(edges), path=str(path))
 
 
-def load(task: str, version: str, graph: CircuitGraph) -> GroundTruth:
-    """Load ``ground_truth/<task>/<version>.json`` for ``graph``."""
-    return from_data(path_for(task, version), header(task, version), graph)
+def load(task: str, version: str, graph: CircuitGraph, root: Path | None = None) -> GroundTruth:
+    """Load ``<root>/<task>/<version>.json`` (default: the shipped ``ground_truth/``) for ``graph``."""
+    return from_data(path_for(task, version, root), header(task, version, root), graph)
 
 
 def load_file(path: Path, graph: CircuitGraph) -> GroundTruth:

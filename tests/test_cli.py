@@ -20,7 +20,7 @@ def test_run_report_and_export(tmp_path, capsys):
     argv = ["run", "--task", "induction", "--method", FAST, "--seeds", "2", "--n-prompts", "30", "--results", str(results)]
     assert main(argv) == 0
     df = pd.read_csv(results)
-    assert list(df.columns) == COLUMNS and len(df) == (2 + 2 + 1 + 2) * 2  # (node [+ edge]) x seeds
+    assert list(df.columns) == COLUMNS and len(df) == (3 + 3 + 1 + 3) * 2  # (node [+ edge + edge_head]) x seeds
     assert df.gt_version.eq("induction-2l.v2").all() and df.auc.between(0, 1).all()
     assert df.prompt_set.str.startswith("induction.cdbench.v1@").all() and df.weights_sha256.str.len().eq(16).all()
     assert df.cdbench_commit.notna().all() and df.versions.str.contains("torch=").all()

@@ -73,7 +73,7 @@ def test_a_symlinked_results_path_keeps_everything_beside_the_real_file(tmp_path
     assert main(["run", *RANDOM, "--results", str(link_dir / "r.csv"), "--no-cache"]) == 0
     assert sorted(p.name for p in link_dir.iterdir()) == ["r.csv"]  # the link alone
     assert sorted(p.name for p in real_dir.iterdir()) == ["r.csv", "r.csv.lock", "runs"]
-    assert len(pd.read_csv(real_dir / "r.csv")) == 2
+    assert len(pd.read_csv(real_dir / "r.csv")) == 3  # node, edge, edge_head
 
 
 # -- the results reader: malformed rows refused with their line number ------------------------------------------
@@ -86,7 +86,7 @@ def _row(**kw) -> dict:
 
 @pytest.mark.parametrize("edit, needle", [
     (lambda f: f.replace(",0.5,", ",abc,"), "auc is 'abc', not a number"),
-    (lambda f: f.rsplit(",", 3)[0], "fields, not 34"),
+    (lambda f: f.rsplit(",", 3)[0], "fields, not 35"),
     (lambda f: f.replace(",node,", ",nodes,"), "level is 'nodes'"),
     (lambda f: f.replace(",1,node,", ",x,node,"), "seed is 'x', not an integer"),
 ])
@@ -290,14 +290,15 @@ def test_recorded_rows_are_the_rows_appended(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     n = len(pd.read_csv(results))
-    assert n == 4 and f"recorded 4 new rows in {results}\n" in out and "auc_sd" not in out  # one seed: no spread
+    assert n == 6 and f"recorded 6 new rows in {results}\n" in out and "auc_sd" not in out  # one seed: no spread
     assert main(argv) == 0  # served from the cache: nothing appended
-    assert f"recorded 0 new rows in {results} (4 rows of cached runs were there already)" in capsys.readouterr().out
-    assert len(pd.read_csv(results)) == 4
+    assert f"recorded 0 new rows in {results} (6 rows of cached runs were there already)" in capsys.readouterr().out
+    assert len(pd.read_csv(results)) == 6
 
 
 def test_one_seed_best_method_line_has_no_nan_spread(tmp_path):
-    from bench.report import label_methods, planted_section
+    from bench.report import label_methods
+    from bench.report_planted import planted_section
 
     path = tmp_path / "r.csv"
     append_rows(path, [_row(method="random", task="planted_frac", model="planted-frac", auc=0.7, cache_key="a" * 16,
@@ -305,7 +306,8 @@ def test_one_seed_best_method_line_has_no_nan_spread(tmp_path):
                        _row(method="eap", task="planted_frac", model="planted-frac", auc=0.6, cache_key="b" * 16,
                             gt_version="siit.v1")])
     lines = planted_section(label_methods(read_results(path)))
-    assert "- planted-frac, node: random 0.700 ahead of eap 0.600 (by 0.100)" in lines
+    assert ("- node: the methods cannot be told apart from one seed: random 0.700 vs eap 0.600, margin 0.100 against "
+            "spreads 0.000; 0 method(s) at 1.000") in lines
 
 
 # -- progress when stderr is not a terminal ----------------------------------------------------------------------

@@ -87,3 +87,44 @@ def test_null_verdict_by_hand():
     assert null_verdict([0.5 + NULL_MARGIN / 2], [0.5]).startswith("no signal")  # one seed, within the margin
     assert null_verdict([0.9], [0.5]) == ""  # one seed, well above
     assert null_verdict([0.9, float("nan")], [float("nan"), 0.4]) == ""  # no pair: nothing to judge
+
+
+def test_mib_auroc_by_hand():
+    """Ten candidates, positives at ranks 1, 3 and 6: MIB's sizes floor(pct x 10) are 0 (six times), 1, 2, 5
+    and 10, giving (FPR, TPR) (0, 0) x6, (0, 1/3), (1/7, 1/3), (3/7, 2/3), (1, 1); the trapezoids between
+    consecutive points sum to 1/21 + 3/21 + 10/21 = 2/3 (the rank AUC of the same ranking is 17/21)."""
+    from bench.metrics import mib_auroc
+
+    scores = np.arange(10, 0, -1, dtype=float)
+    labels = np.zeros(10, bool)
+    labels[[0, 2, 5]] = True
+    assert mib_auroc(scores, labels) == pytest.approx(2 / 3)
+    assert roc_auc(scores, labels) == pytest.approx(17 / 21)
+    assert np.isnan(mib_auroc(scores, np.ones(10, bool)))
+    # ties at a cutoff count in expectation: all scores equal -> every circuit is a random draw, TPR = FPR
+    assert mib_auroc(np.ones(10), labels) == pytest.approx(0.5)
+
+
+def test_edge_head_level_merges_qkv_by_hand():
+    """On a 1-layer, 1-head attention-only graph: edges INPUT->0.0 on q, k, v, three internal ones, INPUT->OUTPUT
+    and 0.0->OUTPUT; merged: (INPUT, 0.0), (INPUT, OUTPUT), (0.0, OUTPUT). A merged edge scores its largest
+    port and is true when any port is."""
+    import torch
+
+    from bench.graph import CircuitGraph, Edge
+    from bench.scoring import labels_at, level_scores
+    from ground_truth.loader import GroundTruth
+
+    g = CircuitGraph(1, 1, True)
+    assert g.head_edges == [("INPUT", "0.0"), ("INPUT", "OUTPUT"), ("0.0", "OUTPUT")]
+    order = [str(e) for e in g.edges]
+    scores = np.zeros(len(g.edges))
+    scores[order.index("INPUT->0.0[k]")] = -3.0
+    scores[order.index("INPUT->0.0[q]")] = 1.0
+    scores[order.index("0.0[q_input]->0.0[q]")] = 9.0  # internal: not a merged edge
+    scores[order.index("0.0->OUTPUT[out]")] = 2.0
+    assert level_scores(g, "edge_head", scores[:1], None, scores).tolist() == [3.0, 0.0, 2.0]
+    gt = GroundTruth("t", "v", "m", "s", "h", frozenset({"0.0"}), frozenset(),
+                     frozenset({Edge("INPUT", "0.0", "v"), Edge("0.0", "0.0", "v")}), "p")
+    assert labels_at(g, gt, "edge_head").tolist() == [True, False, False]
+    assert g.merge_ports(torch.tensor([[1.0 if "[v]" in e else 0.0 for e in order]])).tolist() == [[1.0, 0.0, 0.0]]

@@ -52,3 +52,36 @@ def test_a_rerun_at_other_code_replaces_the_earlier_measurement(tmp_path):
     append_rows(path, [_row(0, 1) | {"cache_key": "ffff000000000000", "cdbench_commit": "bbb", "auc": 0.7}])
     df = read_results(path).sort_values("seed")
     assert df.seed.tolist() == [0, 1] and df.auc.tolist() == [0.7, 0.5] and df.cdbench_commit.iloc[0] == "bbb"
+
+
+def test_rescore_adds_only_what_a_run_lacks(tmp_path):
+    """A run stored before auc_mib and the edge_head level existed (simulated by removing them) gets them back
+    from its stored scores exactly as the harness computes them, and keeps every value it had."""
+    import gzip
+    import json
+
+    import pandas as pd
+
+    from bench.cli import main
+    from bench.rescore import main as rescore
+
+    results = tmp_path / "r.csv"
+    assert main(["run", "--task", "planted_frac", "--method", "eap", "--seeds", "1", "--n-prompts", "8",
+                 "--results", str(results)]) == 0
+    want = pd.read_csv(results)
+    old = want[want.level != "edge_head"].copy()
+    edge_mib = old.loc[old.level == "edge", "auc_mib"].iloc[0]
+    old["auc_mib"] = float("nan")
+    old.to_csv(results, index=False)
+    run_path = next((tmp_path / "runs").glob("*.json.gz"))
+    run = json.loads(gzip.decompress(run_path.read_bytes()))
+    run["rows"] = [{**r, "auc_mib": float("nan")} for r in run["rows"] if r["level"] != "edge_head"]
+    run_path.write_bytes(gzip.compress(json.dumps(run).encode()))
+    assert rescore([str(results)]) == 0
+    got = pd.read_csv(results)
+    assert sorted(got.level) == sorted(want.level)
+    cols = ["level", "auc", "auc_mib", "null_auc", "precision_at_k", "k", "cpr", "cache_key"]
+    pd.testing.assert_frame_equal(got[cols].sort_values("level").reset_index(drop=True),
+                                  want[cols].sort_values("level").reset_index(drop=True))
+    assert got.loc[got.level == "edge", "auc_mib"].iloc[0] == edge_mib
+    assert json.loads(gzip.decompress(run_path.read_bytes()))["diagnostics"]["rescored_by"]

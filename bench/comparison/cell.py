@@ -13,7 +13,7 @@ from bench.comparison.profiles import Cell
 
 Timer = Callable[[Callable[..., Any], tuple], Any]  # timer(fn, args) -> fn(*args), timed
 FLOOR_ROUNDS = 5
-LEVEL_COLUMNS = ("auc", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k")
+LEVEL_COLUMNS = ("auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k")
 
 
 @contextmanager
@@ -103,8 +103,8 @@ def _number(v: Any) -> Any:
 
 
 def extra_info(cell: Cell, run: dict[str, Any], method_s: float, floor_s: float, profile: str) -> dict[str, Any]:
-    """What ``benchmark.extra_info`` records for a cell: per level (``node``, ``edge``, ``node_mlp``) the
-    AUC, null AUC, AUC (ACDC), precision and recall at k; CPR / CMD at the faithfulness level; the
+    """What ``benchmark.extra_info`` records for a cell: per level (``node``, ``edge``, ``edge_head``, ``node_mlp``)
+    the AUC, MIB's AUROC, null AUC, AUC (ACDC), precision and recall at k; CPR / CMD at the faithfulness level; the
     method's seconds, the floor's and their ratio; seed, prompt count, cache key and commit. Columns that
     do not apply to the cell (a null AUC for a method without a null control) are left out."""
     rows = run["rows"]

@@ -62,6 +62,7 @@ class ModelSpec:
     weights_file: Callable[[], Path | None] = lambda: None  # hashed as a file when there is one
     hub: "Callable[[], hub.HubRef] | None" = None  # Hugging Face-format files: their weight files are hashed
     tokenizer: str = ""  # the tokenizer the model reads text with ("" for token-id models)
+    ground_truth: Path | None = None  # where its ground-truth files live (None: the repository's ground_truth/)
 
     @property
     def graph(self) -> CircuitGraph:
@@ -219,14 +220,53 @@ def _dynamic_spec(name: str) -> ModelSpec:
                      lambda device: hub.load(ref, device), hub=lambda: ref, tokenizer=hub.tokenizer_name(ref) or "")
 
 
+RETRAINED = "weights:"
+
+
+def retrained_name(model: str, weights: str) -> str:
+    """``--model planted-X --weights FILE`` as one model name, ``weights:FILE`` (absolute), checked: the
+    model must be a planted one and the file named as its training command names it."""
+    p = next((p for p in planted.MODELS if p.name == model), None)
+    if p is None:
+        raise UnknownNameError(f"--weights applies to a planted model ({', '.join(m.name for m in planted.MODELS)}), "
+                               f"not {model!r}; a Hugging Face-format directory is --model path:DIR")
+    path = Path(weights).expanduser().resolve()
+    if path.name != p.weights_path.name:
+        raise UnknownNameError(f"--weights {weights}: a retrained {model} is DIR/{p.weights_path.name} "
+                               f"(python -m bench.planting {p.module} --out-dir DIR)")
+    return RETRAINED + str(path)
+
+
+@lru_cache(maxsize=32)
+def _retrained_spec(name: str) -> ModelSpec:
+    """A planted model retrained by ``python -m bench.planting NAME --out-dir DIR``: ``weights:DIR/<model>.safetensors``,
+    its ground truth the files that command wrote under ``DIR/ground_truth`` (never the shipped ones)."""
+    path = Path(name[len(RETRAINED):])
+    p = next((p for p in planted.MODELS if p.weights_path.name == path.name), None)
+    if p is None:
+        raise UnknownNameError(f"model {name}: not a planted model's weights file "
+                               f"({', '.join(m.weights_path.name for m in planted.MODELS)})")
+
+    def build(device: str) -> Built:
+        from bench.models.planted.loading import load
+
+        return load(p, device, path), None, None
+    return ModelSpec(name, f"{p.name} retrained ({path})", "retrained", p.name, f"file {path}", path.is_file,
+                     f"no file {path}; run `python -m bench.planting {p.module} --out-dir {path.parent}`", p.shape,
+                     build, lambda: path, ground_truth=path.parent / "ground_truth")
+
+
 def get_spec(name: str) -> ModelSpec:
-    """A registered model, ``hf:NAME`` or ``path:DIR`` (the latter two must have their files here: their
-    shape comes from their config), each optionally ``@bfloat16`` / ``@float16``."""
+    """A registered model, ``hf:NAME``, ``path:DIR`` (the latter two must have their files here: their
+    shape comes from their config) or ``weights:FILE`` (a retrained planted model), each optionally
+    ``@bfloat16`` / ``@float16``."""
     name = split_dtype(name)[0]
     if hub.is_hub_name(name):
         return _dynamic_spec(name)
+    if name.startswith(RETRAINED):
+        return _retrained_spec(name)
     if name not in MODELS:
-        raise UnknownNameError(f"unknown model {name!r}; known: {', '.join(MODELS)}, hf:NAME or path:DIR")
+        raise UnknownNameError(f"unknown model {name!r}; known: {', '.join(MODELS)}, hf:NAME, path:DIR or weights:FILE")
     return MODELS[name]
 
 
