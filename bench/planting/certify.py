@@ -31,17 +31,22 @@ def certify(model, recipe: Recipe, seed: int, n: int = 1000) -> dict:
         m_corrupt = metric(model(corrupted)).mean().item()
     cfg = model.cfg
     graph = CircuitGraph(cfg.n_layers, cfg.n_heads, bool(cfg.attn_only))
-    data = {"graph": {"n_layers": cfg.n_layers, "n_heads": cfg.n_heads, "attn_only": bool(cfg.attn_only)},
-            "groups": recipe.groups, "construction": {"rule": "class_edges", "class_edges": recipe.class_edges}}
-    edges = {tuple(e) for e in expand(data)}
-    edge_kept = edge_level_fraction(model, graph, edges, clean, corrupted, metric)
+    kept_by_version = {}
+    for version, class_edges in (("siit.v1", recipe.class_edges), ("siit.v2", recipe.realised_edges)):
+        if not class_edges:
+            continue
+        data = {"graph": {"n_layers": cfg.n_layers, "n_heads": cfg.n_heads, "attn_only": bool(cfg.attn_only)},
+                "groups": recipe.groups, "construction": {"rule": "class_edges", "class_edges": class_edges}}
+        edges = {tuple(e) for e in expand(data)}
+        kept_by_version[version] = round(edge_level_fraction(model, graph, edges, clean, corrupted, metric), 4)
     return {"task_accuracy": round(siit.accuracy(model, hl, gen, n), 4),
             "interchange_accuracy": {k: round(v, 4) for k, v in siit.interchange_accuracy(model, hl, recipe.component_mapping, gen, n).items()},
             "resample_ablation_from_negatives": from_negatives,
             "resample_ablation_from_other_inputs": {**from_others, "score": "task metric" if recipe.fidelity is None
                                                     else recipe.fidelity.__doc__.strip().splitlines()[0]},
             "task_metric_clean": round(m_clean, 4), "task_metric_corrupted": round(m_corrupt, 4),
-            "edge_level_fraction_kept_patching_all_non_circuit_edges_from_corrupted": round(edge_kept, 4),
+            "edge_level_fraction_kept_patching_all_non_circuit_edges_from_corrupted": kept_by_version.get("siit.v1"),
+            "edge_level_fraction_kept_by_version": kept_by_version,
             "heads_in_circuit": sum(1 for c in circuit if not c.startswith("m")), "heads_total": cfg.n_layers * cfg.n_heads,
             "mlps_in_circuit": sum(1 for c in circuit if c.startswith("m")), "mlps_total": 0 if cfg.attn_only else cfg.n_layers,
             "n_eval": n}
