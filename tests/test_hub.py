@@ -204,7 +204,7 @@ def test_paper_rows_run_from_the_hub_cache(hub_home, tmp_path, task, model, gt, 
     assert out.returncode == 0, out.stderr[-3000:]
     assert "written for the" not in out.stderr  # the model reads text with the tokenizer the prompts were made for
     df = pd.read_csv(results)
-    assert set(df.level) == {"node", "edge"} and df.gt_version.eq(gt).all() and df.weights.eq("pretrained").all()
+    assert set(df.level) == {"node", "edge", "edge_head"} and df.gt_version.eq(gt).all() and df.weights.eq("pretrained").all()
     assert df.weights_sha256.eq(sha[:16]).all()  # the hash of the file written above, not of a state dict
     assert df.auc.between(0, 1).all() and df.model.eq(model).all()
     assert _edge_scores(results, df.cache_key.iloc[0]) == n_edges

@@ -33,7 +33,7 @@ def test_ray_rows_equal_local_rows(tmp_path):
     assert not local.failures and not remote.failures
     a = pd.read_csv(tmp_path / "local" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
     b = pd.read_csv(tmp_path / "ray" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
-    assert len(a) == 2 * 2 * 2  # 2 methods x 2 seeds x (node, edge)
+    assert len(a) == 2 * 2 * 3  # 2 methods x 2 seeds x (node, edge, edge_head)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert len(list((tmp_path / "cache").glob("*.json.gz"))) == 4  # the driver wrote every run's cache entry
     assert len(list((tmp_path / "ray" / "runs").glob("*.json.gz"))) == 4
