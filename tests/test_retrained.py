@@ -66,3 +66,18 @@ def test_weights_is_refused_before_any_work(retrained, tmp_path, capsys):
     assert main(base + ["--model", "planted-frac", "--weights", str(out / "planted-frac.safetensors")]) == 2
     assert "is not planted-frac's" in capsys.readouterr().err
     assert not results.exists()
+
+
+def test_training_command_writes_weights_and_both_versions_to_its_out_dir(tmp_path):
+    """Two SIIT steps (the schedule does not matter here): the command trains, certifies and writes the
+    weights and both ground-truth versions under --out-dir, and the CLI can load the copy."""
+    from bench.models.registry import load_model, retrained_name
+
+    out = tmp_path / "frac-s1"
+    train_main(recipe("frac"), ["--seed", "1", "--steps", "2", "--out-dir", str(out)])
+    assert (out / "planted-frac.safetensors").is_file()
+    for version in ("siit.v1", "siit.v2"):
+        data = gt_loader.read(out / "ground_truth" / "planted_frac" / f"{version}.json")
+        assert data["version"] == version and data["evidence"]["training"]["steps"] == 2
+    lm = load_model(retrained_name("planted-frac", str(out / "planted-frac.safetensors")))
+    assert lm.weights_sha256 != load_model("planted-frac").weights_sha256

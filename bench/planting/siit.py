@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from bench.models.planted.highlevel import IGNORE, Batch, HighLevel
+from bench.models.planted.highlevel import IGNORE, Batch, HighLevel, IndependentSources
 
 def component_hook(component: str) -> tuple[str, int | None]:
     """(hook name, head index or None) of a head ``"L.H"`` or an MLP ``"mL"``."""
