@@ -13,6 +13,14 @@ and decoder initialised independently; loss ``mse_loss`` (element mean) + lambda
 500 full-batch epochs. ``arch="cdbench_v1"`` is cdbench's earlier SAE (decoder dictionary vectors unit
 norm, encoder unconstrained and initialised as the decoder's transpose). Every other deviation is an
 option, off by default; degenerate fits (collapsed SAE, all heads tied at 0) are flagged, not hidden.
+
+How it is computed (not what): the released SAE's gradients are written out by hand so that epochs
+multiply only the hidden units a row has active (a few of 200 once the L1 penalty bites), Adam is torch's
+fused kernel, codes are encoded in chunks and code pairs are counted in cache-sized tables. The
+gradients equal autograd's to float rounding (test). The recipe's codes are themselves that sensitive
+to rounding: one ulp on every input changes 1.5 % of codes after 500 epochs (measured on four models,
+16 fits), and the hand-written step changes 1.3 % against autograd, so scores agree in distribution,
+not bit for bit.
 """
 from __future__ import annotations
 
@@ -103,7 +111,7 @@ class ReleasedSAE(nn.Module):
         self.b_enc = nn.Parameter(torch.rand(n_hidden, generator=gen) * 2 * bound - bound)
         self.W_dec = nn.Parameter(_unit_rows(torch.randn(d_in, n_hidden, generator=gen)))
         for w in (self.W_enc, self.W_dec):
-            w.register_hook(lambda g, w=w: g - (g * w).sum(-1, keepdim=True) * w / w.norm(dim=-1, keepdim=True))
+            w.register_hook(lambda g, w=w: _off_rows(g, w))
 
     @torch.no_grad()
     def renormalise(self) -> None:
@@ -155,21 +163,20 @@ def _unit_rows(w: torch.Tensor) -> torch.Tensor:
 
 
 def fit_sae(x: torch.Tensor, cfg: Config, seed: int) -> tuple[nn.Module, dict]:
-    """Full-batch Adam on rows ``x [n, d]``; returns the SAE and fit diagnostics."""
+    """Full-batch Adam on rows ``x [n, d]``; returns the SAE and fit diagnostics. The released SAE's
+    gradients are written out by hand (``released_step``), which skips the hidden units a row leaves at
+    zero; the other architecture goes through autograd."""
     gen = torch.Generator().manual_seed(seed)
     sae = ARCHS[cfg.arch](x.shape[1], cfg.n_hidden, gen).to(x.device)
-    opt = torch.optim.Adam(sae.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(sae.parameters(), lr=cfg.lr, fused=True)  # one kernel for the four parameters
+    stats = RowStats.of(x)
     history: list[float] = []
     epoch = 0
     for epoch in range(1, cfg.epochs + 1):
-        xhat, z = sae(x)
-        mse = (xhat - x).pow(2).sum(-1).mean() if cfg.mse == "sum" else nn.functional.mse_loss(xhat, x)
-        loss = mse + cfg.l1 * z.abs().sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = released_step(sae, x, cfg, stats) if cfg.arch == "released" else autograd_step(sae, x, cfg)
         opt.step()
         sae.after_step()
-        history.append(loss.item())
+        history.append(loss)
         if cfg.tol is not None and epoch > 50 and history[-26] - history[-1] < cfg.tol * abs(history[-26]):
             break
     with torch.no_grad():
@@ -179,6 +186,86 @@ def fit_sae(x: torch.Tensor, cfg: Config, seed: int) -> tuple[nn.Module, dict]:
                 "dead_frac": ((z > 0).sum(0) == 0).float().mean().item(),
                 "zero_rows_frac": ((z > 0).sum(-1) == 0).float().mean().item(), "fvu": fvu}
     return sae, diag
+
+
+def autograd_step(sae: nn.Module, x: torch.Tensor, cfg: Config) -> float:
+    """One epoch's loss and gradients (left in ``.grad``) by autograd: the reference for ``released_step``."""
+    xhat, z = sae(x)
+    mse = (xhat - x).pow(2).sum(-1).mean() if cfg.mse == "sum" else nn.functional.mse_loss(xhat, x)
+    loss = mse + cfg.l1 * z.abs().sum(-1).mean()
+    for p in sae.parameters():
+        p.grad = None
+    loss.backward()
+    return loss.item()
+
+
+# Below this fraction of non-zero hidden units the hand-written step multiplies only the non-zero entries.
+SPARSE_BELOW = 0.02
+
+
+@dataclass(frozen=True)
+class RowStats:
+    """What the hand-written step needs of the training rows besides the rows: their sum and squared norm."""
+
+    total: torch.Tensor  # [d]
+    sq_norm: torch.Tensor  # scalar
+
+    @classmethod
+    def of(cls, x: torch.Tensor) -> "RowStats":
+        return cls(x.sum(0), x.pow(2).sum())
+
+
+@torch.no_grad()
+def released_step(sae: "ReleasedSAE", x: torch.Tensor, cfg: Config, stats: RowStats | None = None) -> float:
+    """The released SAE's loss and its exact gradients (left in ``.grad``, projected off each unit-norm row
+    as the SAE's hooks do), written out so that only the non-zero hidden units are multiplied: after a few
+    epochs of the L1 penalty a row has a handful of the 200 units active, so the decoder, both weight
+    gradients and the gradient into the units cost that fraction of the dense products, and rows with no
+    active unit enter only through ``stats``. The encoder product is the one dense pass. Same SAE, loss
+    and Adam; gradients equal autograd's to float rounding (test)."""
+    stats = stats or RowStats.of(x)
+    sae.renormalise()
+    n, d = x.shape
+    bias, w_enc, w_dec_t = sae.bias, sae.W_enc, sae.W_dec.t()  # w_dec_t [h, d]: unit h's decoder direction
+    pre = torch.addmm(sae.b_enc - bias @ w_enc.t(), x, w_enc.t())  # (x - bias) W_enc^T + b_enc, [n, h]
+    active = pre > 0
+    scale = 2 / (n if cfg.mse == "sum" else n * d)  # d loss / d xhat = scale x (xhat - x)
+    if active.sum().item() < SPARSE_BELOW * active.numel():
+        rows, units = active.nonzero(as_tuple=True)  # row-major: rows ascending
+        z = pre[rows, units]
+        live, at = torch.unique_consecutive(rows, return_inverse=True)  # rows with an active unit
+        centred = x[live] - bias
+        decoded = torch.zeros(len(live), d, dtype=x.dtype, device=x.device).index_add_(0, at, z[:, None] * w_dec_t[units])
+        resid = decoded - centred  # xhat - x on the live rows; on the others it is bias - x
+        resid_sum = n * bias - stats.total + decoded.sum(0)
+        sq = (n * bias.dot(bias) - 2 * bias.dot(stats.total) + stats.sq_norm
+              + resid.pow(2).sum() - centred.pow(2).sum())
+        g_live = resid[at] * scale
+        g_w_dec_t = torch.zeros_like(w_dec_t).index_add_(0, units, z[:, None] * g_live)
+        g_pre = (g_live * w_dec_t[units]).sum(-1) + cfg.l1 / n  # at the active units only
+        g_w_enc = torch.zeros_like(w_enc).index_add_(0, units, g_pre[:, None] * centred[at])
+        g_b_enc = torch.zeros_like(sae.b_enc).index_add_(0, units, g_pre)
+    else:
+        z = pre.clamp_min(0)
+        resid = torch.addmm(bias - x, z, w_dec_t)
+        resid_sum = resid.sum(0)
+        sq = resid.view(-1).dot(resid.view(-1))
+        g = resid * scale
+        g_w_dec_t = z.t() @ g
+        g_pre = (g @ sae.W_dec + cfg.l1 / n) * active
+        g_b_enc = g_pre.sum(0)
+        g_w_enc = g_pre.t() @ x - g_b_enc[:, None] * bias
+    # the tied bias enters twice: added after the decoder, subtracted before the encoder
+    sae.bias.grad = resid_sum * scale - g_b_enc @ w_enc
+    sae.b_enc.grad = g_b_enc
+    sae.W_enc.grad = _off_rows(g_w_enc, w_enc)
+    sae.W_dec.grad = _off_rows(g_w_dec_t.t(), sae.W_dec)
+    return (sq / (n if cfg.mse == "sum" else n * d) + cfg.l1 * z.sum() / n).item()
+
+
+def _off_rows(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The released SAE's gradient hook: remove each row's component along that row of ``w``."""
+    return g - (g * w).sum(-1, keepdim=True) * w / w.norm(dim=-1, keepdim=True)
 
 
 def _present(codes: torch.Tensor, n_codes: int) -> torch.Tensor:
@@ -193,18 +280,36 @@ def node_scores(pos: torch.Tensor, neg: torch.Tensor, n_codes: int) -> torch.Ten
     return (_present(pos, n_codes) & ~_present(neg, n_codes)).sum(-1)
 
 
-def pair_scores(pos: torch.Tensor, neg: torch.Tensor, n_codes: int) -> torch.Tensor:
-    """``[H, H]``: for heads (i, j), distinct code pairs seen on positives and never on negatives."""
-    n_heads = pos.shape[1]
-
-    def keys(codes: torch.Tensor) -> torch.Tensor:
-        pair = codes[:, :, None] * n_codes + codes[:, None, :]  # [P, H, H]
-        base = torch.arange(n_heads * n_heads, device=codes.device).view(n_heads, n_heads) * n_codes * n_codes
-        return torch.unique(pair + base)
-
-    pk, nk = keys(pos), keys(neg)
-    only = pk[~torch.isin(pk, nk)]
-    return torch.bincount(only // (n_codes * n_codes), minlength=n_heads * n_heads).view(n_heads, n_heads)
+def pair_scores(pos: torch.Tensor, neg: torch.Tensor, n_codes: int, block_cells: int = 1 << 20) -> torch.Tensor:
+    """``[H, H]``: for heads (i, j), distinct code pairs seen on positives and never on negatives. Each head's
+    codes are renumbered 0..C_h - 1 among those it uses, so head i's code pairs with every head fit a table
+    of C_i x sum(C) cells; heads are taken a block at a time (at most ``block_cells`` cells, or one head),
+    each block's table marked once by the positives and once by the negatives (no sort, cache-sized)."""
+    n_pos, n_heads = pos.shape
+    both = torch.cat([pos, neg])
+    used = _present(both, n_codes)  # [H, n_codes]
+    n_used = used.sum(1)  # C_h
+    rank = (used.cumsum(1) - 1).gather(1, both.t()).t().int()  # [P + N, H]: each code's number within its head
+    width = n_used.int()[None, None, :]
+    row_cells = (n_used * n_used.sum()).tolist()  # cells of head i with every head
+    out = torch.zeros(n_heads, n_heads, dtype=torch.long, device=pos.device)
+    first = 0
+    while first < n_heads:
+        last, total = first + 1, row_cells[first]
+        while last < n_heads and total + row_cells[last] <= block_cells:
+            total, last = total + row_cells[last], last + 1
+        cells = (n_used[first:last, None] * n_used[None, :]).flatten()  # [b * H]
+        start = cells.cumsum(0) - cells
+        keys = (start.int().view(last - first, n_heads) + rank[:, first:last, None] * width
+                + rank[:, None, :]).reshape(len(both), -1)  # [P + N, b * H], int32 (a table is < 2^31 cells)
+        table = torch.zeros(2, total, dtype=torch.bool, device=pos.device)
+        table[0, keys[:n_pos].flatten()] = True
+        table[1, keys[n_pos:].flatten()] = True
+        only = (table[0] & ~table[1]).nonzero().squeeze(1)
+        pair = torch.searchsorted(start, only, right=True) - 1
+        out[first:last] = torch.bincount(pair, minlength=len(cells)).view(last - first, n_heads)
+        first = last
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -250,10 +355,14 @@ class Fit:
     diagnostics: dict
 
 
-def codes(sae: nn.Module, x: torch.Tensor, top_k: int) -> torch.Tensor:
-    """``[P, H, top_k]`` integer codes: the indices of the top-k hidden units (argmax when k = 1)."""
+def codes(sae: nn.Module, x: torch.Tensor, top_k: int, chunk: int = 4096) -> torch.Tensor:
+    """``[P, H, top_k]`` integer codes: the indices of the top-k hidden units (argmax when k = 1), encoded
+    ``chunk`` rows at a time (the whole set at once would allocate its centred copy and hidden units)."""
+    flat = x.reshape(-1, x.shape[-1])
     with torch.no_grad():
-        return sae.encode(x).topk(top_k, dim=-1).indices
+        out = torch.cat([sae.encode(flat[i:i + chunk]).topk(top_k, dim=-1).indices
+                         for i in range(0, flat.shape[0], chunk)])
+    return out.view(*x.shape[:-1], top_k)
 
 
 def fit_and_score(pos: torch.Tensor, neg: torch.Tensor, cfg: Config, seed: int) -> Fit:
