@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.errors import UnknownNameError
 from methods import (acdc, activation_patching, eap, eap_ig, hisp, random_scores, sae_codes, sae_codes_selected,
                      sp)
-from methods import eap_ig_activations, ifr, ugs
+from methods import cdt, eap_ig_activations, ifr, ugs
 from methods.base import EdgeScores, HeadScores, MethodResult, MethodSpec, Sweep
 from methods.plugins import plugin_methods
 
@@ -40,6 +40,9 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
                setting="hard-concrete edge masks, ACDC's lambda grid, a CPU-sized schedule", cost="slow"),
     MethodSpec("hisp", "head importance via |d metric / d head mask| (Michel et al. 2019)", hisp.Config, hisp.run,
                edges=False, setting="task metric gradient, mean |grad| over prompts"),
+    MethodSpec("cdt", "contextual decomposition for transformers (Hsu et al. 2025), heads against the logits",
+               cdt.Config, cdt.run, edges=False,
+               setting="iteration 0 of Algorithm 1: each head a source, mean of the corrupted z, per-layer |.| normalised"),
     MethodSpec("activation_patching", "patch each head from the corrupted run, |change in metric|",
                activation_patching.Config, activation_patching.run, edges=False, setting="one head at a time"),
 ]}
