@@ -25,6 +25,10 @@ $B run --task $ALL --method sae_codes --seeds 3 --n-prompts 250
 # 4. Method options beside the papers' settings.
 $B run --task planted --method hisp --seeds 5 --set normalize=none
 $B run --task planted --method eap_ig --seeds 5 --set grid=endpoint
+# 4b. The methods MIB ranks beside EAP, and CD-T (issue 23), on every offline task with ground truth.
+$B run --task $ALL --method eap_ig_activations,ifr --seeds 5
+$B run --task planted,tracr_reverse,tracr_xproportion --method cdt --seeds 5
+$B run --task planted --method eap --seeds 5 --set ablation=mean
 # 5. SmolLM2 (real, pretrained; no ground truth: faithfulness, runtime, agreement). ACDC, SP and activation
 #    patching need a pass per edge / per head, and the edge-level faithfulness curve costs minutes a run on
 #    2 cores: EAP and the rest are left to a GPU.
@@ -33,5 +37,6 @@ $B run --task ioi --model smollm2-135m --method random,sae_codes --seeds 1 --n-p
 $B run --task docstring --model attn-only-4l-random --method random,sae_codes,eap,hisp --seeds 1 --n-prompts 40
 $B run --task ioi --model gpt2-random --preset paper --seeds 1 --n-prompts 40
 # 7. Timings (pytest-benchmark, one run), then the report.
-.venv/bin/python -m pytest --benchmark-only -m "slow or not slow" --benchmark-json reports/benchmark.json -q
+.venv/bin/python -m pytest --benchmark-only -m "slow or not slow" -k "not paper_scale" --benchmark-json reports/benchmark.json -q
+.venv/bin/python -m pytest --benchmark-only -m "slow or not slow" -k paper_scale --benchmark-json reports/benchmark-paper-scale.json -q
 $B report

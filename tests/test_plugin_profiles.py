@@ -56,7 +56,7 @@ def test_full_is_every_run_of_the_reproduction_script(tmp_path):
     from bench.comparison import profiles
 
     ours = [shlex.split(line.format(fast=script_fast, all=profiles.FULL_ALL_TASKS)) for line in profiles.FULL_RUNS]
-    assert runs == ours and len(runs) == 15
+    assert runs == ours and len(runs) == 18
     assert set(script_fast.split(",")) <= set(profiles.fast_methods())  # the registry's fast methods stand in for the list
 
 

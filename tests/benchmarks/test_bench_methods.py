@@ -1,7 +1,7 @@
 """pytest-benchmark timings: each method end to end on a planted-circuit model, and the SAE-code stages
 against the physical floor (one forward pass over the same prompts, stopped after the last attention
-layer). Save with `pytest --benchmark-only --benchmark-json reports/benchmark.json`; the slow set (ACDC, SP,
-GPT-2-shaped sizes) with `-m "slow or not slow"`."""
+layer). Save with `pytest --benchmark-only --benchmark-json reports/benchmark.json`; the slow set (ACDC, SP)
+with `-m "slow or not slow"`. The GPT-2-shaped paper-sized run is test_bench_paper_scale.py."""
 import pytest
 import torch
 
@@ -92,26 +92,3 @@ def test_stage_gather(benchmark, induction_model):
     benchmark.group = "sae_codes stages: induction-2l, 100 + 100 prompts"
     out = benchmark(head_outputs, induction_model.model, _all_prompts(prompts))
     assert out.shape == (2 * N_PROMPTS, 8, 64)
-
-
-@pytest.fixture(scope="module")
-def gpt2_shaped():
-    from bench.models.registry import load_model
-
-    lm = load_model("gpt2-random", "cpu")
-    return lm, get_task("ioi").build(lm, 250, seed=0)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", ["floor_forward", *SAE_SETTINGS])
-def test_gpt2_shaped(benchmark, gpt2_shaped, stage):
-    """GPT-2-small-shaped random weights, the paper's 250 + 250 IOI prompts (BOS first): SAE codes end to end
-    vs the bare forward pass over the same 500 prompts up to the last attention layer. Timing only."""
-    lm, p = gpt2_shaped
-    benchmark.group = "gpt2-random: sae_codes vs forward floor, 250 + 250 prompts"
-    if stage == "floor_forward":
-        benchmark.pedantic(forward_floor, args=(lm.model, _all_prompts(p)), rounds=3, iterations=1, warmup_rounds=1)
-    else:
-        result = benchmark.pedantic(METHODS["sae_codes"].run, args=(lm.model, p, SAE_SETTINGS[stage], 0), rounds=3,
-                                    iterations=1)
-        benchmark.extra_info.update(_stages(result))
