@@ -18,8 +18,9 @@ from bench.results import RunFileError, read_run, run_file
 from bench.scoring import labels_at, level_scores
 from ground_truth import GroundTruth, load as load_gt
 
-# Run files keep scores to 6 significant digits, which can tie scores that differed by less: the AUC of
-# the stored scores then differs from the row's by a few 1e-4 at most; a row edited by hand differs more.
+# Run files written before 9-digit storage kept 6 significant digits, which can tie scores that differed by
+# less: the AUC of those stored scores differs from the row's by a few 1e-4 (where scores are not near-equal
+# by construction); a row edited by hand differs more.
 AUC_TOLERANCE = 2e-3
 SCORE_KEYS = {"node": ("node_scores",), "edge": ("edge_scores",), "edge_head": ("edge_scores",),
               "node_mlp": ("node_scores", "mlp_scores")}
