@@ -259,7 +259,8 @@ def released_step(sae: "ReleasedSAE", x: torch.Tensor, cfg: Config, stats: RowSt
     sae.bias.grad = resid_sum * scale - g_b_enc @ w_enc
     sae.b_enc.grad = g_b_enc
     sae.W_enc.grad = _off_rows(g_w_enc, w_enc)
-    sae.W_dec.grad = _off_rows(g_w_dec_t.t(), sae.W_dec)
+    # contiguous like the parameter: the fused Adam kernel walks a gradient's memory in the parameter's order
+    sae.W_dec.grad = _off_rows(g_w_dec_t.t().contiguous(), sae.W_dec).contiguous()
     return (sq / (n if cfg.mse == "sum" else n * d) + cfg.l1 * z.sum() / n).item()
 
 

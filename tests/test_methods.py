@@ -140,6 +140,22 @@ def test_released_step_gradients_equal_autograd(monkeypatch, mse, branch):
     assert 0 < active < 0.5  # the late state is sparse enough to exercise skipping
 
 
+def test_fit_sae_follows_the_autograd_fit():
+    """fit_sae (hand-written step, fused Adam) against autograd with plain Adam over 40 epochs: the same loss
+    curve to float rounding (a gradient laid out unlike its parameter once made the fused update garbage)."""
+    import methods.sae_codes as sc
+
+    cfg = Config(n_hidden=24, epochs=40, lr=1e-2, l1=0.3)
+    x = torch.randn(60, 16, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    _, diag = sc.fit_sae(x, cfg, seed=1)
+    sae = ReleasedSAE(16, 24, torch.Generator().manual_seed(1))
+    opt = torch.optim.Adam(sae.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = sc.autograd_step(sae, x, cfg)
+        opt.step()
+    assert diag["final_loss"] == pytest.approx(loss, rel=1e-3)
+
+
 def test_pair_scores_by_blocks_equal_brute_force():
     """pair_scores' renumbered-code tables against a brute-force set count, in one block and one head a block."""
     import methods.sae_codes as sc
