@@ -86,6 +86,11 @@ def measure_floor(cell: Cell, rounds: int = FLOOR_ROUNDS) -> float:
     """The floor's median seconds over ``rounds`` timed passes after one warm-up (used when the group's
     floor test did not run in this session, e.g. under ``-k``)."""
     fn, args = floor_target(cell)
+    return median_seconds(fn, *args, rounds=rounds)
+
+
+def median_seconds(fn: Callable[..., Any], *args: Any, rounds: int = FLOOR_ROUNDS) -> float:
+    """Median wall seconds of ``fn(*args)`` over ``rounds`` calls after one untimed warm-up call."""
     fn(*args)
     times = []
     for _ in range(rounds):

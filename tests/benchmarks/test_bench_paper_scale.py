@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import os
 import resource
-import statistics
 import time
 
 import pytest
 import torch
 
+from bench.comparison.cell import median_seconds
 from bench.tasks import get_task
 from bench.tasks.base import PromptBatch
 from methods import METHODS
@@ -36,16 +36,6 @@ N_PAIRS = 250
 PATCH_PAIRS = int(os.environ.get("CDBENCH_PATCH_PAIRS", 40))  # 250 needs > 24 GB for auto-circuit's one batch
 GROUP = "paper scale: gpt2-random, ioi, 250 + 250 prompts"
 PATCH_GROUP = f"paper scale, patching: gpt2-random, ioi, {PATCH_PAIRS} + {PATCH_PAIRS} prompts"
-
-
-def _median_s(fn, *args, rounds: int = 3) -> float:
-    fn(*args)  # warm-up
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _peak_rss_gb() -> float:
@@ -83,7 +73,7 @@ def _all_prompts(p) -> PromptBatch:
 @pytest.fixture(scope="module")
 def forward_s(gpt2) -> float:
     lm, p = gpt2
-    return _median_s(forward_floor, lm.model, _all_prompts(p))
+    return median_seconds(forward_floor, lm.model, _all_prompts(p))
 
 
 def test_paper_scale_forward_floor(benchmark, gpt2, forward_s):
@@ -127,7 +117,7 @@ def patched_s(gpt2_patch) -> float:
             with patch_mode(bridge.pm, outs):
                 bridge.pm(p.clean.tokens[sl])
 
-    return _median_s(one_pass)
+    return median_seconds(one_pass)
 
 
 def test_paper_scale_faithfulness_curve(benchmark, gpt2_patch, patched_s):
