@@ -229,7 +229,8 @@ def released_step(sae: "ReleasedSAE", x: torch.Tensor, cfg: Config, stats: RowSt
     bias, w_enc, w_dec_t = sae.bias, sae.W_enc, sae.W_dec.t()  # w_dec_t [h, d]: unit h's decoder direction
     pre = torch.addmm(sae.b_enc - bias @ w_enc.t(), x, w_enc.t())  # (x - bias) W_enc^T + b_enc, [n, h]
     active = pre > 0
-    scale = 2 / (n if cfg.mse == "sum" else n * d)  # d loss / d xhat = scale x (xhat - x)
+    mse_denom = n if cfg.mse == "sum" else n * d  # what the squared residuals are divided by
+    scale = 2 / mse_denom  # d loss / d xhat = scale x (xhat - x)
     if active.sum().item() < SPARSE_BELOW * active.numel():
         rows, units = active.nonzero(as_tuple=True)  # row-major: rows ascending
         z = pre[rows, units]
@@ -261,7 +262,7 @@ def released_step(sae: "ReleasedSAE", x: torch.Tensor, cfg: Config, stats: RowSt
     sae.W_enc.grad = _off_rows(g_w_enc, w_enc)
     # contiguous like the parameter: the fused Adam kernel walks a gradient's memory in the parameter's order
     sae.W_dec.grad = _off_rows(g_w_dec_t.t().contiguous(), sae.W_dec).contiguous()
-    return (sq / (n if cfg.mse == "sum" else n * d) + cfg.l1 * z.sum() / n).item()
+    return (sq / mse_denom + cfg.l1 * z.sum() / n).item()
 
 
 def _off_rows(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
