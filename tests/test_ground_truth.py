@@ -147,3 +147,20 @@ def test_planted_and_tracr_edges_match_hand_written_expectations():
         assert len(got) == n, task
         assert all(s == "INPUT" or r == "OUTPUT" or int(s.lstrip("m").split(".")[0]) <= int(r.lstrip("m").split(".")[0])
                    for s, r, _ in got), task  # forward only
+
+
+# siit.v2 of planted-ioi written out by hand from its high-level model (bench/models/planted/ioi.py): DUP
+# (0.1) reads the names on every port, SINH (1.2) moves DUP through v, TARGET (m1) reads SINH, the name mover
+# (2.3) attends where TARGET points (q) and copies the name (v), and writes the output; plus the internal
+# q/k/v edge of each head port that receives one. Attention decided by position alone is no edge.
+PLANTED_IOI_V2 = {("INPUT", "0.1", "q"), ("INPUT", "0.1", "k"), ("INPUT", "0.1", "v"), ("0.1", "1.2", "v"),
+                  ("1.2", "m1", "in"), ("m1", "2.3", "q"), ("INPUT", "2.3", "v"), ("2.3", "OUTPUT", "out"),
+                  ("0.1", "0.1", "q"), ("0.1", "0.1", "k"), ("0.1", "0.1", "v"), ("1.2", "1.2", "v"),
+                  ("2.3", "2.3", "q"), ("2.3", "2.3", "v")}
+
+
+def test_planted_ioi_v2_is_the_high_level_models_edges():
+    from bench.models.registry import get_spec
+
+    got = {(e.sender, e.receiver, e.port) for e in load("planted_ioi", "siit.v2", get_spec("planted-ioi").graph).edges}
+    assert got == PLANTED_IOI_V2

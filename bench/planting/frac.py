@@ -10,8 +10,9 @@ from bench.planting.siit import Weights
 GROUPS = {"is_x": ["m0"], "frac": ["1.2"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"IS_X": "is_x", "FRAC": "frac"},
-    # tracr: numerical Aggregate(Select(indices, indices, LEQ), is_x): q and k read indices, v reads IS_X
-    causal_edges=(("INPUT", "IS_X", "in"), ("INPUT", "FRAC", "qk"), ("IS_X", "FRAC", "v"), ("FRAC", "OUTPUT", "out")),
+    # tracr: numerical Aggregate(Select(indices, indices, LEQ), is_x): v reads IS_X; q and k read indices
+    # alone, which is no edge (positions are the same in every prompt: no resampling moves them)
+    causal_edges=(("INPUT", "IS_X", "in"), ("IS_X", "FRAC", "v"), ("FRAC", "OUTPUT", "out")),
     groups=GROUPS,
     metric=metric, corrupt=corrupt, task="planted_frac",
     source="cdbench: planted by SIIT (bench/models/planted/frac.py); high-level model tracr's make_frac_prevs "

@@ -10,9 +10,9 @@ from bench.planting.siit import Weights
 GROUPS = {"previous_token": ["0.3"], "induction": ["1.5"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"PREV": "previous_token", "IND": "induction"},
-    # PREV attends one back by position and copies the token; IND matches its token (q) against
-    # PREV (k) and copies the token after the match (v)
-    causal_edges=(("INPUT", "PREV", "qkv"), ("INPUT", "IND", "qv"), ("PREV", "IND", "k"), ("IND", "OUTPUT", "out")),
+    # PREV attends one back by position (no edge: positions are the same in every prompt) and copies the
+    # token (v); IND matches its token (q) against PREV (k) and copies the token after the match (v)
+    causal_edges=(("INPUT", "PREV", "v"), ("INPUT", "IND", "qv"), ("PREV", "IND", "k"), ("IND", "OUTPUT", "out")),
     groups=GROUPS,
     metric=metric, corrupt=corrupt, task="planted_induction",
     source="cdbench: planted by SIIT (bench/models/planted/induction.py); the standard previous-token + induction "

@@ -12,10 +12,12 @@ GROUPS = {"duplicate_token": ["0.1"], "s_inhibition": ["1.2"], "target": ["m1"],
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel,
     mapping={"DUP": "duplicate_token", "SINH": "s_inhibition", "TARGET": "target", "NM": "name_mover"},
-    # DUP reads the names (all ports); SINH attends from END to S2 by position (q, k) and moves DUP (v);
-    # TARGET reads SINH; NM attends where TARGET points (q) among positions (k) and copies the name (v)
-    causal_edges=(("INPUT", "DUP", "qkv"), ("DUP", "SINH", "v"), ("INPUT", "SINH", "qk"), ("SINH", "TARGET", "in"),
-                  ("TARGET", "NM", "q"), ("INPUT", "NM", "kv"), ("NM", "OUTPUT", "out")),
+    # DUP reads the names (all ports); SINH attends from END to S2 by position and moves DUP (v); TARGET
+    # reads SINH; NM attends where TARGET points (q) among positions and copies the name (v). Attention
+    # decided by position alone is no edge: positions are the same in every prompt, so no resampling can
+    # move it (SINH's q/k and NM's k read nothing that varies)
+    causal_edges=(("INPUT", "DUP", "qkv"), ("DUP", "SINH", "v"), ("SINH", "TARGET", "in"),
+                  ("TARGET", "NM", "q"), ("INPUT", "NM", "v"), ("NM", "OUTPUT", "out")),
     groups=GROUPS,
     metric=metric, corrupt=corrupt, task="planted_ioi",
     source="cdbench: planted by SIIT (bench/models/planted/ioi.py); high-level model after Wang et al. 2022's IOI circuit",

@@ -11,9 +11,10 @@ GROUPS = {"length": ["0.2"], "target": ["m0"], "reverse": ["1.1"]}
 RECIPE = Recipe(
     planted=PLANTED, config=config, high_level=HighLevel, mapping={"LEN": "length", "TARGET": "target", "REV": "reverse"},
     # tracr: LEN = SelectorWidth(Select(tokens, tokens, TRUE)); TARGET = length - indices - 1;
-    # REV = Aggregate(Select(indices, opp_idx, EQ), tokens): k reads indices, q TARGET, v the tokens
-    causal_edges=(("INPUT", "LEN", "qkv"), ("LEN", "TARGET", "in"), ("INPUT", "TARGET", "in"), ("TARGET", "REV", "q"),
-                  ("INPUT", "REV", "kv"), ("REV", "OUTPUT", "out")),
+    # REV = Aggregate(Select(indices, opp_idx, EQ), tokens): q TARGET, v the tokens. What reads indices alone
+    # (TARGET's indices, REV's k) is no edge: positions are the same in every prompt, so no resampling moves it
+    causal_edges=(("INPUT", "LEN", "qkv"), ("LEN", "TARGET", "in"), ("TARGET", "REV", "q"),
+                  ("INPUT", "REV", "v"), ("REV", "OUTPUT", "out")),
     groups=GROUPS,
     metric=metric, corrupt=corrupt, task="planted_reverse",
     source="cdbench: planted by SIIT (bench/models/planted/reverse.py); high-level model tracr's make_reverse "

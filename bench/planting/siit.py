@@ -11,7 +11,10 @@ training step combines
 - the strict loss: with unmapped components resample-ablated (activations from the source input), the
   output still matches the base label, so nothing outside the mapping may matter;
 - a distractor loss on other positions, which gives the unmapped components real work to do (their
-  outputs are active, as in a trained model), without any say over the task's positions.
+  outputs are active, as in a trained model), without any say over the task's positions;
+- optionally (``Weights.negatives``, ``Weights.edge_strict``), strictness that also resamples from the
+  task's negatives, and an edge-level strict loss (every edge outside the ground truth's patched at once,
+  :mod:`bench.planting.edge_patch`). No shipped model is trained with them yet.
 """
 from __future__ import annotations
 
@@ -70,8 +73,10 @@ def _source_activations(model, source: torch.Tensor, swap: list[str], other: tor
     return {c: both[c][:n] for c in swap}, {c: both[c][n:] for c in unmapped}
 
 
-def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice, torch.Tensor]]) -> torch.Tensor:
-    """Logits with each component in ``patches`` replaced, on its rows of the batch only, by the given activation."""
+def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice, torch.Tensor]],
+                     extra_hooks: list | None = None) -> torch.Tensor:
+    """Logits with each component in ``patches`` replaced, on its rows of the batch only, by the given activation
+    (``extra_hooks``: further forward hooks, e.g. an edge-level ablation on other rows)."""
     by_hook: dict[str, list[tuple[int | None, slice, torch.Tensor]]] = {}
     for comp, (rows, act) in patches.items():
         name, head = component_hook(comp)
@@ -86,7 +91,15 @@ def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice
                 x[rows, :, head] = act
         return x
 
-    return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook])
+    return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook] + list(extra_hooks or []))
+
+
+def set_edge_hooks(model, on: bool) -> None:
+    """Switch the TransformerLens flags that expose every edge's sender and receiver (:func:`bench.graph.edge_hooks`)."""
+    from bench.graph import edge_hooks
+
+    for flag, value in edge_hooks(model.cfg).items():
+        getattr(model, f"set_{flag}")(value if on else False)
 
 
 def task_loss(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, smoothing: float = 0.1) -> torch.Tensor:
@@ -112,11 +125,25 @@ class Weights:
     strict_warmup: float = 0.0  # the strict weight ramps up linearly over this share of the steps
     circuit_swap: float = 0.0  # the share of interchange steps that take every mapped component from the
     # source at once (the output must then be the source's): nothing outside the mapping may carry the answer
+    negatives: float = 0.0  # the share of rows, every step, whose strict ablations resample from the base's own
+    # negative (the patching every method uses) instead of an independent input
+    edge_strict: float = 0.0  # weight of the edge-level strict loss: every edge outside the ground truth's
+    # edges patched from the strict source at once, the output must still match the base label
+    edge_rows: int = 32  # the edge-level strict loss's rows a step (the first of the batch)
 
 
 def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch: int, lr: float, seed: int,
-          weights: Weights = Weights(), log_every: int = 200) -> dict:
-    """SIIT from the model's current weights; deterministic on CPU for a seed. Returns training stats."""
+          weights: Weights = Weights(), log_every: int = 200,
+          corrupt: Callable[[Batch, torch.Generator], torch.Tensor] | None = None,
+          kept_edges: set[tuple[str, str, str]] | None = None) -> dict:
+    """SIIT from the model's current weights; deterministic on CPU for a seed. Returns training stats.
+    ``corrupt`` (the task's negatives) is needed when ``weights.negatives`` > 0, ``kept_edges`` (the edges
+    the edge-level strict loss leaves unpatched) when ``weights.edge_strict`` > 0."""
+    from bench.planting.edge_patch import EdgeAblation, source_activations
+
+    if weights.negatives and corrupt is None or weights.edge_strict and not kept_edges:
+        raise ValueError("negatives need corrupt=, edge_strict needs kept_edges=")
+    edge_ablation = EdgeAblation.patching_all_but(model.cfg, kept_edges) if weights.edge_strict else None
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
@@ -138,14 +165,26 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
             var = hl.variables[-1]  # with every variable from the source, the output variable decides
         # strictness: every unmapped component at once on most steps, a random half of them otherwise
         chosen = unmapped if rng.random() < weights.strict_all else [c for c in unmapped if rng.random() < 0.5]
+        if weights.negatives:  # rows drawn each step, so both sources are in every strict loss
+            take = (torch.rand(len(base.tokens), generator=gen) < weights.negatives)[:, None]
+            other = Batch(torch.where(take, corrupt(base, gen), other.tokens), base.labels, base.distract, base.state)
         src_acts, other_acts = _source_activations(model, source.tokens, swap, other.tokens, unmapped)
-        # the plain, interchanged and strictly ablated runs of the base as one batch: the same three losses,
-        # one pass through the model (per-example computation, so the rows do not interact)
+        # the plain, interchanged and strictly ablated runs of the base (and the edge-level strict run) as one
+        # batch: the same losses, one pass through the model (per-example computation: rows do not interact)
         n = len(base.tokens)
         patches = {c: (slice(n, 2 * n), src_acts[c]) for c in swap}
         patches.update({c: (slice(2 * n, 3 * n), other_acts[c]) for c in chosen})
         logits_all = run_patched_rows(model, base.tokens.repeat(3, *([1] * (base.tokens.dim() - 1))), patches)
         logits, logits_i, logits_s = logits_all[:n], logits_all[n:2 * n], logits_all[2 * n:]
+        if edge_ablation:  # a separate pass on the first rows: TransformerLens's per-head inputs cost ~5x a pass
+            m = min(n, weights.edge_rows)
+            set_edge_hooks(model, True)
+            hooks = edge_ablation.hooks(source_activations(model, other.tokens[:m], model.cfg), slice(None))
+            logits_e = model.run_with_hooks(base.tokens[:m], fwd_hooks=hooks)
+            set_edge_hooks(model, False)
+            loss_e = task_loss(logits_e, base.labels[:m], hl.numeric)
+        else:
+            loss_e = logits.sum() * 0
         loss_b = task_loss(logits, base.labels, hl.numeric)
         loss_d = F.cross_entropy(logits[base.distract != IGNORE], base.distract[base.distract != IGNORE]) \
             if (base.distract != IGNORE).any() else logits.sum() * 0
@@ -154,7 +193,7 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
         loss_s = task_loss(logits_s, base.labels, hl.numeric) if chosen else logits.sum() * 0
         ramp = min(1.0, step / (weights.strict_warmup * steps)) if weights.strict_warmup > 0 else 1.0
         loss = (weights.behaviour * loss_b + weights.iit * loss_i + ramp * weights.strict * loss_s
-                + weights.distract * loss_d)
+                + weights.distract * loss_d + ramp * weights.edge_strict * loss_e)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -162,7 +201,7 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
         sched.step()
         if step % log_every == 0:
             bar.set_postfix(b=f"{loss_b.item():.3f}", i=f"{loss_i.item():.3f}", s=f"{loss_s.item():.3f}",
-                            d=f"{loss_d.item():.3f}")
+                            e=f"{loss_e.item():.3f}", d=f"{loss_d.item():.3f}")
     return {"seed": seed, "steps": steps, "batch": batch, "lr": lr, "train_seconds": round(time.perf_counter() - t0, 1),
             "loss_weights": weights.__dict__}
 

@@ -91,8 +91,12 @@ def main(recipe: Recipe, argv: list[str] | None = None) -> None:
         with safe_open(str(weights), "pt") as f:
             training = json.loads(f.metadata()["evidence"])["training"]
     else:
+        from bench.planting.certify import version_edges
+        from bench.planting.edge_patch import kept_edges
+
+        kept = kept_edges(version_edges(cfg, recipe.groups, recipe.realised_edges)) if recipe.causal_edges else None
         stats = siit.train(model, recipe.high_level(), recipe.component_mapping, args.steps, recipe.batch, recipe.lr,
-                           args.seed, recipe.weights)
+                           args.seed, recipe.weights, corrupt=recipe.corrupt, kept_edges=kept)
         place = "--ship" if args.ship else "--out-dir DIR"
         training = {**stats, "command": f"python -m bench.planting {recipe.planted.module} --seed {args.seed} {place}",
                     "wall_seconds": round(time.perf_counter() - t0, 1), "threads": args.threads}
