@@ -3,6 +3,8 @@ training, certification by intervention and the ground-truth files they write. T
 knows a planted model's mapping; nothing on the path from a task to a method's scores imports it."""
 from __future__ import annotations
 
+import bench.planting.recipe  # noqa: E402,F401  first, so that loading it later cannot rebind `recipe` below
+
 RECIPES = ("ioi", "frac", "reverse", "induction")
 
 
