@@ -1,7 +1,10 @@
 """Certify a planted circuit from the weights: task accuracy, interchange-intervention accuracy per
 variable, resample ablations of everything outside the circuit at node and edge level (from the task's
-negatives and from other inputs), and how far patching each high-level edge alone moves the metric."""
+negatives and from other inputs), and how far patching each high-level edge moves the metric, alone in the
+full model and within the circuit."""
 from __future__ import annotations
+
+import copy
 
 import torch
 
@@ -27,29 +30,34 @@ def certify(model, recipe: Recipe, seed: int, n: int = 1000) -> dict:
     comps = siit.all_components(model.cfg)
     from_negatives = siit.ablation_fractions(model, comps, circuit, metric, clean.tokens, corrupted)
     from_others = siit.ablation_fractions(model, comps, circuit, fidelity, clean.tokens, resample.tokens)
-    with torch.no_grad():
-        m_clean = metric(model(clean.tokens)).mean().item()
-        m_corrupt = metric(model(corrupted)).mean().item()
     cfg = model.cfg
-    sources = {"from_negatives": corrupted, "from_other_inputs": resample.tokens}
-    kept_by_version = {}
+    sources = {"from_negatives": (corrupted, metric), "from_other_inputs": (resample.tokens, fidelity)}
+    with torch.no_grad():
+        logits = model(clean.tokens)
+        fulls = {name: score(logits).mean().item() for name, (_, score) in sources.items()}
+        m_corrupt = metric(model(corrupted)).mean().item()
+    m_clean = fulls["from_negatives"]
+    edged = copy.deepcopy(model)  # one copy carries the edge-hook flags for every edge-level measurement
+
+    def kept(ablation: EdgeAblation) -> dict[str, float]:
+        """Per source: the metric kept, relative to the full model, with ``ablation``'s edges patched."""
+        return {name: edge_fraction(edged, clean.tokens, src, ablation, score, fulls[name])
+                for name, (src, score) in sources.items()}
+
+    kept_by_version, version_sets = {}, {}
     for version, class_edges in (("siit.v1", recipe.class_edges), ("siit.v2", recipe.realised_edges)):
         if class_edges:
-            edges = kept_edges(version_edges(model.cfg, recipe.groups, class_edges))
-            kept_by_version[version] = {name: round(edge_fraction(model, clean.tokens, src, EdgeAblation.patching_all_but(
-                model.cfg, edges), metric if name == "from_negatives" else fidelity), 4) for name, src in sources.items()}
+            version_sets[version] = kept_edges(version_edges(cfg, recipe.groups, class_edges))
+            kept_by_version[version] = kept(EdgeAblation.patching_all_but(cfg, version_sets[version]))
     moves = {}
-    v2 = kept_edges(version_edges(model.cfg, recipe.groups, recipe.realised_edges)) if recipe.causal_edges else set()
     for e in recipe.realised_edges:
-        members = kept_edges(version_edges(model.cfg, recipe.groups, [list(e)]))
-        move = {}
-        for name, src in sources.items():
-            score = metric if name == "from_negatives" else fidelity
-            frac = lambda ablation: edge_fraction(model, clean.tokens, src, ablation, score)  # noqa: E731
-            move[name] = {"alone": round(1 - frac(EdgeAblation.patching_only(model.cfg, members)), 4),
-                          "within_circuit": round(frac(EdgeAblation.patching_all_but(model.cfg, v2))
-                                                  - frac(EdgeAblation.patching_all_but(model.cfg, v2 - members)), 4)}
-        moves[" -> ".join(e[:2]) + f" [{e[2]}]"] = move
+        members = kept_edges(version_edges(cfg, recipe.groups, [list(e)]))
+        alone = kept(EdgeAblation.patching_only(cfg, members))
+        without = kept(EdgeAblation.patching_all_but(cfg, version_sets["siit.v2"] - members))
+        moves[" -> ".join(e[:2]) + f" [{e[2]}]"] = {
+            name: {"alone": round(1 - alone[name], 4), "within_circuit": round(kept_by_version["siit.v2"][name] - without[name], 4)}
+            for name in sources}
+    kept_by_version = {v: {name: round(x, 4) for name, x in k.items()} for v, k in kept_by_version.items()}
     return {"task_accuracy": round(siit.accuracy(model, hl, gen, n), 4),
             "interchange_accuracy": {k: round(v, 4) for k, v in siit.interchange_accuracy(model, hl, recipe.component_mapping, gen, n).items()},
             "resample_ablation_from_negatives": from_negatives,
@@ -71,12 +79,8 @@ def version_edges(cfg, groups: dict[str, list[str]], class_edges: list[list[str]
                    "groups": groups, "construction": {"rule": "class_edges", "class_edges": class_edges}})
 
 
-def edge_fraction(model, clean: torch.Tensor, source: torch.Tensor, ablation: EdgeAblation, metric) -> float:
-    """Mean metric kept, relative to the full model, with ``ablation``'s edges carrying their senders'
-    outputs on ``source`` (a copy of the model gets the edge-hook flags)."""
-    import copy
-
-    m = copy.deepcopy(model)
+def edge_fraction(edged, clean: torch.Tensor, source: torch.Tensor, ablation: EdgeAblation, metric, full: float) -> float:
+    """Mean metric kept, relative to ``full`` (the full model's), with ``ablation``'s edges carrying their
+    senders' outputs on ``source`` (``edged``: a copy of the model that may take the edge-hook flags)."""
     with torch.no_grad():
-        full = metric(model(clean)).mean().item()
-        return metric(patched_logits(m, clean, source, ablation)).mean().item() / full
+        return metric(patched_logits(edged, clean, source, ablation)).mean().item() / full

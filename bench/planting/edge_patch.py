@@ -1,7 +1,7 @@
 """Edge-level resample ablation inside one differentiable TransformerLens forward, for SIIT's edge-level
 strict loss: every additive edge of the graph (:mod:`bench.graph`) that is not kept carries its sender's
-output on a source input, on chosen rows of the batch. It is auto-circuit's edge patching (what the
-certificates measure with; tests/test_planted.py checks the two agree), written as hooks so that
+output on a source input, on chosen rows of the batch. The certificates measure with it; it computes
+auto-circuit's edge patching (tests/test_planted.py checks the two agree), written as hooks so that
 gradients flow through the kept edges: at each receiver's input,
 ``input + sum over patched senders (source output - this run's output)``. Needs the model flags of
 :func:`bench.graph.edge_hooks`."""
@@ -13,6 +13,14 @@ from typing import Callable
 import torch
 
 from bench.graph import INPUT, OUTPUT, CircuitGraph, Edge, is_mlp, layer_of, parse_head
+
+
+def set_edge_hooks(model, on: bool) -> None:
+    """Switch the TransformerLens flags that expose every edge's sender and receiver (:func:`bench.graph.edge_hooks`)."""
+    from bench.graph import edge_hooks
+
+    for flag, value in edge_hooks(model.cfg).items():
+        getattr(model, f"set_{flag}")(value if on else False)
 
 
 def sender_hooks(cfg) -> list[str]:
@@ -116,9 +124,6 @@ def kept_edges(edges: list[list[str]]) -> set[tuple[str, str, str]]:
 def patched_logits(model, tokens: torch.Tensor, source_tokens: torch.Tensor, ablation: EdgeAblation) -> torch.Tensor:
     """Logits on ``tokens`` with ``ablation``'s edges carrying their senders' outputs on ``source_tokens``
     (sets the model's edge-hook flags)."""
-    from bench.graph import edge_hooks
-
-    for flag, value in edge_hooks(model.cfg).items():
-        getattr(model, f"set_{flag}")(value)
+    set_edge_hooks(model, True)
     source = source_activations(model, source_tokens, model.cfg)
     return model.run_with_hooks(tokens, fwd_hooks=ablation.hooks(source, slice(None)))

@@ -94,14 +94,6 @@ def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice
     return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook] + list(extra_hooks or []))
 
 
-def set_edge_hooks(model, on: bool) -> None:
-    """Switch the TransformerLens flags that expose every edge's sender and receiver (:func:`bench.graph.edge_hooks`)."""
-    from bench.graph import edge_hooks
-
-    for flag, value in edge_hooks(model.cfg).items():
-        getattr(model, f"set_{flag}")(value if on else False)
-
-
 def task_loss(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, smoothing: float = 0.1) -> torch.Tensor:
     """MSE for a real-valued output; otherwise cross-entropy with label smoothing, which bounds the logit
     margin the loss asks for: the full model and the strictly ablated one are pushed to the same finite
@@ -139,7 +131,7 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
     """SIIT from the model's current weights; deterministic on CPU for a seed. Returns training stats.
     ``corrupt`` (the task's negatives) is needed when ``weights.negatives`` > 0, ``kept_edges`` (the edges
     the edge-level strict loss leaves unpatched) when ``weights.edge_strict`` > 0."""
-    from bench.planting.edge_patch import EdgeAblation, source_activations
+    from bench.planting.edge_patch import EdgeAblation, set_edge_hooks, source_activations
 
     if weights.negatives and corrupt is None or weights.edge_strict and not kept_edges:
         raise ValueError("negatives need corrupt=, edge_strict needs kept_edges=")
