@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from tqdm import tqdm
+
+T = TypeVar("T")
 
 
 def warn(message: str) -> None:
@@ -53,3 +55,15 @@ def progress(total: int, desc: str, unit: str = "it", *, leave: bool = True, ste
     if sys.stderr.isatty() or disable:
         return tqdm(total=total, desc=desc, unit=unit, leave=leave, disable=disable, file=sys.stderr)
     return LineProgress(total, desc, unit, step_pct, quiet_s)
+
+
+def track(items: Sequence[T], desc: str, unit: str = "it", *, step_pct: float = 10.0, quiet_s: float = 30.0) -> Iterator[T]:
+    """Iterate ``items`` under :func:`progress`: a sweep of a few slow steps (ACDC's thresholds, SP's
+    lambdas) says how far it is in a CI log once it has run ``quiet_s`` seconds."""
+    bar = progress(len(items), desc, unit, leave=False, step_pct=step_pct, quiet_s=quiet_s)
+    try:
+        for item in items:
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()

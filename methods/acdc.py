@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.home import acdc_dir
 from bench.io import atomic_write_text
 from bench.patching import Bridge, for_prompts
+from bench.progress import track
 from bench.provenance import source_hash, state_sha256, versions
 from bench.tasks.base import TaskPrompts
 from methods.base import MethodResult, Sweep, check_target, quiet_progress, resolve_target
@@ -123,7 +123,7 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     taus = sorted(config.thresholds)
     score = torch.zeros(len(graph.edges))
     kept_all, work_s, from_cache = [], 0.0, 0
-    for tau in tqdm(taus, desc="ACDC tau sweep", leave=False, disable=None):
+    for tau in track(taus, "ACDC tau sweep", "threshold"):
         kept, seconds, cached = _kept_at(bridge, tau, target, acdc_dir() / key / f"tau={tau:.6e}.json")
         kept = graph.fold_internal(kept)  # an internal edge is kept while any edge into its port is
         kept_all.append(kept)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.patching import for_prompts
+from bench.progress import track
 from bench.tasks.base import TaskPrompts
 from methods.base import MethodResult, Sweep, check_target, quiet_progress, resolve_target
 
@@ -61,7 +61,7 @@ def run(model, prompts: TaskPrompts, config: Config, seed: int) -> MethodResult:
     # auto-circuit calls torch.optim.adam.Adam; torch 2.13 removes the submodule from torch.optim's namespace
     torch.optim.adam = sys.modules["torch.optim.adam"]  # type: ignore[attr-defined]
     try:
-        for lam in tqdm(lambdas, desc="SP lambda sweep", leave=False, disable=None):
+        for lam in track(lambdas, "SP lambda sweep", "lambda"):
             torch.manual_seed(seed)  # the hard-concrete samples
             with quiet_progress(sp_module):
                 sp_module.subnetwork_probing_prune_scores(bridge.pm, bridge.loader, None, learning_rate=config.lr,

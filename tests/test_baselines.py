@@ -1,4 +1,6 @@
 """Baselines on the edge graph: parity with auto-circuit, the papers' settings, and real properties."""
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -85,11 +87,21 @@ def _only(scores: torch.Tensor, values: tuple[float, ...]) -> bool:
     return bool(torch.isclose(scores[:, None], torch.tensor(values)[None, :], rtol=1e-5).any(1).all())
 
 
-def test_acdc_sweep_is_cached_per_tau_and_scored_by_acdcs_rules(induction_model, tmp_path, monkeypatch):
+def _loud(module, monkeypatch) -> None:
+    """The module's sweep reports from its first step (not after 30 s), so a short test sees the lines."""
+    from bench.progress import track
+
+    monkeypatch.setattr(module, "track", functools.partial(track, quiet_s=0.0))
+
+
+def test_acdc_sweep_is_cached_per_tau_and_scored_by_acdcs_rules(induction_model, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CDBENCH_HOME", str(tmp_path))
+    _loud(acdc, monkeypatch)
     prompts = get_task("induction").build(induction_model, 20, seed=0)
     cfg = acdc.Config(thresholds=(1e-3, 1e-1))
     a = acdc.run(induction_model.model, prompts, cfg, 0)
+    err = capsys.readouterr().err  # a CI log (not a terminal) is told how far the sweep is, with the time
+    assert "ACDC tau sweep: 1/2 thresholds (50%)" in err and "ACDC tau sweep: 2/2 thresholds (100%)" in err
     assert len(list(tmp_path.rglob("tau=*.json"))) == 2
     b = acdc.run(induction_model.model, prompts, cfg, 0)  # from the per-tau cache
     assert torch.equal(a.edges.scores, b.edges.scores) and b.diagnostics["taus_from_cache"] == 2
@@ -108,9 +120,11 @@ def test_acdc_sweep_is_cached_per_tau_and_scored_by_acdcs_rules(induction_model,
             assert bool(kept[0, i]) == bool(kept[0, into].any())
 
 
-def test_sp_sweep_runs_and_keeps_fewer_edges_as_lambda_grows(induction_model):
+def test_sp_sweep_runs_and_keeps_fewer_edges_as_lambda_grows(induction_model, monkeypatch, capsys):
+    _loud(sp, monkeypatch)
     prompts = get_task("induction").build(induction_model, 20, seed=0)
     res = sp.run(induction_model.model, prompts, sp.Config(lambdas=(0.01, 100.0), epochs=30), 0)
+    assert "SP lambda sweep: 2/2 lambdas (100%)" in capsys.readouterr().err
     kept = res.sweep.kept.sum(1)
     assert res.sweep.parameter == "lambda" and kept[0] >= kept[1]
     assert _only(res.edges.scores, (0.0, 0.01, 100.0))
