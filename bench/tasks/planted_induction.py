@@ -22,4 +22,4 @@ def build(loaded, n: int, seed: int) -> TaskPrompts:
 
 TASK = Task("planted_induction", "continue a repeated span; negatives replace the first copy; metric logit(answer) - "
             "logit(corrupted-copy token)", build, family="induction",
-            gt_model="planted-induction", default_gt="siit.v1", suite="planted")
+            gt_model="planted-induction", default_gt="siit.v2", suite="planted")
