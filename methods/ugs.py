@@ -25,6 +25,7 @@ import torch
 
 from bench.tasks.base import TaskPrompts, last_logits
 from bench.graph import edge_hooks
+from bench.progress import track
 from methods.base import MethodResult, graph_of, hook_flags
 from methods.edge_attribution import _sender_acts, port_groups
 from methods.ifr import _receiver_hook
@@ -129,7 +130,7 @@ def ugs_scores(model: "HookedTransformer", prompts: TaskPrompts, config: Config,
     numeric = prompts.metric.numeric_output
     order = torch.randperm(n, generator=gen)
     with hook_flags(model, **edge_hooks(model.cfg)):
-        for step in range(config.steps):
+        for step in track(range(config.steps), "UGS mask steps", "step"):
             start = (step * config.batch_size) % n
             idx = order[torch.arange(start, start + config.batch_size) % n]
             clean, corrupt = prompts.clean.take(idx).to(cfg.device), prompts.corrupted.take(idx).to(cfg.device)
