@@ -19,7 +19,7 @@ from bench import truth
 from bench.faithfulness import faithfulness_curve
 from bench.models.registry import LoadedModel, get_spec, load_model
 from bench.null_control import null_prompts
-from bench.provenance import commit, versions
+from bench.provenance import commit, method_code, versions
 from bench.results import load_cached_run, run_file, store_run
 from bench.run_key import cache_key
 from bench.scoring import level_rows, validate
@@ -131,7 +131,8 @@ def compute(p: Prepared, device: str) -> dict[str, Any]:
             "setting": setting_text(p.method, p.config, p.task.family, p.spec.overrides),
             "ablation": result.ablation, "metric": result.metric or p.prompts.metric.name,
             "degenerate": result.degenerate, "device": device,
-            "cdbench_commit": commit(), "versions": versions(), "cache_key": p.key}
+            "cdbench_commit": commit(), "method_code": method_code(p.method.run.__module__), "versions": versions(),
+            "cache_key": p.key}
     rows = []
     for r in level_rows(graph, gt, result, null):
         faith_here = r["level"] == ("edge" if result.edges is not None else "node")

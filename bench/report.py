@@ -257,7 +257,30 @@ def provenance_lines(df: pd.DataFrame) -> list[str]:
     versions = sorted(df.versions.fillna("").astype(str).unique())
     return [f"Rows come from cdbench commit(s) {', '.join(f'`{c}`' for c in commits)} with "
             + "; ".join(f"`{v}`" for v in versions) + ". Every row names its own code, weights (sha256), prompt set, "
-            "ground truth (hash), settings, seed and device; see `results.csv`.", ""]
+            "ground truth (hash), settings, seed and device; see `results.csv`.", ""] + method_code_lines(df)
+
+
+def method_code_lines(df: pd.DataFrame) -> list[str]:
+    """Whether each method's rows come from one implementation (one ``method_code``), naming any that do not:
+    rows of two implementations averaged into one cell are not one method's numbers."""
+    code = df.method_code.fillna("").astype(str)
+    known = df[code != ""]
+    per = known.groupby("method").method_code.agg(lambda c: sorted(c.unique()))
+    mixed = {m: codes for m, codes in per.items() if len(codes) > 1}
+    unknown = df[code == ""].groupby("method").size()
+    text = ("Method code (`method_code`: a hash of the method's module and the `methods/` modules it imports, "
+            "recomputed from the named commit's files for rows written before the column existed): ")
+    if mixed:
+        text += "**rows of more than one implementation:** " + "; ".join(
+            f"**{m}** ({len(c)} codes: " + ", ".join(f"`{x}` {int((known.method == m).mul(known.method_code == x).sum())} rows"
+                                                      for x in c) + ")" for m, c in sorted(mixed.items())) + \
+            ". Their cells average implementations; rerun the older rows. "
+    else:
+        text += "every method's rows come from one implementation. "
+    if len(unknown):
+        text += ("Rows from a `+dirty` checkout name no code (it cannot be recovered): "
+                 + ", ".join(f"{m} {n}" for m, n in unknown.items()) + ".")
+    return [text, ""]
 
 
 def section(task: str, model: str, gt_version: str, grp: pd.DataFrame, checked_runs: dict[str, dict],

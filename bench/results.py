@@ -33,12 +33,14 @@ from bench.io import atomic_write_bytes
 COLUMNS = ["method", "task", "model", "weights", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed",
            "level", "auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k", "cpr", "cmd", "faith_level",
            "faith_status", "wall_s", "faith_s", "null_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
-           "metric", "degenerate", "device", "cdbench_commit", "versions", "cache_key"]
+           "metric", "degenerate", "device", "cdbench_commit", "method_code", "versions", "cache_key"]
 HEADER = ",".join(COLUMNS)
 # What makes two rows the same measurement: a rerun of it (other code, library versions or timings, hence
 # another cache key) replaces the earlier row when read, so a report never averages two code versions.
 RUN_IDENTITY = ["method", "task", "model", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed", "level",
                 "n_prompts", "config_hash", "overrides", "device"]
+# Columns a run file written before they existed lacks (its results row carries them: see the README).
+ADDED_AFTER_RUN_FILES = ("method_code",)
 LEVELS = ("node", "edge", "edge_head", "node_mlp")
 FRACTIONS = ("auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k")  # empty, or a number in [0, 1]
 REALS = ("cpr", "cmd")  # empty, or a finite number
@@ -243,6 +245,8 @@ def _parse_row(rec: list[str], where: str) -> dict[str, Any]:
         raise CdbenchError(f"{where}: level is {row['level'][:40]!r}, not one of {', '.join(LEVELS)}")
     if not KEY.fullmatch(row["cache_key"]):
         raise CdbenchError(f"{where}: cache_key is {row['cache_key'][:40]!r}, not 16 hex digits")
+    if row["method_code"] and not KEY.fullmatch(row["method_code"]):  # empty: written before the column
+        raise CdbenchError(f"{where}: method_code is {row['method_code'][:40]!r}, not 16 hex digits or empty")
     for col in FRACTIONS:
         row[col] = _number(row[col], col, where, 0.0, 1.0)
     for col in REALS:
@@ -354,8 +358,9 @@ def run_problem(run: Any, key: str | None = None) -> str | None:
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return "no rows"
     for r in rows:
-        if set(r) != set(COLUMNS):
-            return f"a row's fields are not today's columns ({len(set(r) ^ set(COLUMNS))} differ)"
+        differ = (set(r) ^ set(COLUMNS)) - set(ADDED_AFTER_RUN_FILES)
+        if differ:
+            return f"a row's fields are not today's columns ({len(differ)} differ)"
         if r["level"] not in LEVELS:
             return f"a row's level is {r['level']!r}"
     keys = {r["cache_key"] for r in rows}

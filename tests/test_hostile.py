@@ -86,7 +86,8 @@ def _row(**kw) -> dict:
 
 @pytest.mark.parametrize("edit, needle", [
     (lambda f: f.replace(",0.5,", ",abc,"), "auc is 'abc', not a number"),
-    (lambda f: f.rsplit(",", 3)[0], "fields, not 35"),
+    (lambda f: f.rsplit(",", 3)[0], "fields, not 36"),
+    (lambda f: f.replace(",,1123456789abcdef", "nothex,,1123456789abcdef"), "method_code is 'nothex', not 16 hex"),
     (lambda f: f.replace(",node,", ",nodes,"), "level is 'nodes'"),
     (lambda f: f.replace(",1,node,", ",x,node,"), "seed is 'x', not an integer"),
 ])

@@ -1,4 +1,3 @@
-import ast
 import inspect
 import math
 from pathlib import Path
@@ -8,6 +7,7 @@ import torch
 
 import methods
 from bench.graph import CircuitGraph, Edge
+from bench.import_graph import reachable
 from bench.tasks import get_task
 from methods import METHODS
 from methods.sae_codes import Config, ReleasedSAE, codes, edge_scores_from_pairs, fit_sae, node_scores, pair_scores
@@ -17,46 +17,6 @@ ROOT = Path(methods.__file__).resolve().parent.parent
 # What must stay out of reach of every method and task: the ground-truth files' loader and rules, the code
 # that resolves, parses and scores ground truth, the report, and the planted models' recipes (mappings).
 FORBIDDEN = ("ground_truth", "bench.harness", "bench.truth", "bench.scoring", "bench.report", "bench.planting")
-
-
-def _module_file(name: str) -> Path | None:
-    base = ROOT.joinpath(*name.split("."))
-    for cand in (base.with_suffix(".py"), base / "__init__.py"):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _imports(name: str) -> set[str]:
-    """Every cdbench module ``name`` imports, anywhere in the file (a function-level import runs when the
-    function does), TYPE_CHECKING blocks included."""
-    path = _module_file(name)
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        targets = []
-        if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        for t in targets:
-            parts = t.split(".")
-            if parts[0] in ("bench", "methods", "ground_truth"):
-                for i in range(1, len(parts) + 1):  # a package's __init__ runs on the way to its module
-                    if _module_file(".".join(parts[:i])) is not None:
-                        out.add(".".join(parts[:i]))
-    return out
-
-
-def reachable(start: str) -> dict[str, str]:
-    """Every cdbench module reachable from ``start`` by imports, with the module that imported it."""
-    seen, todo = {start: ""}, [start]
-    while todo:
-        mod = todo.pop()
-        for dep in _imports(mod):
-            if dep not in seen:
-                seen[dep] = mod
-                todo.append(dep)
-    return seen
 
 
 def _path(seen: dict[str, str], mod: str) -> str:
@@ -299,3 +259,21 @@ def test_null_control_drops_other_positives_that_repeat_a_positive():
     assert torch.equal(null.corrupted.tokens, fresh.tokens)
     same = dataclasses.replace(real, build=lambda loaded, n, seed: pos)
     assert null_prompts(same, lm, pos, seed=3) is None
+
+
+def test_method_code_hashes_the_method_and_the_methods_modules_it_names():
+    """``method_code`` by hand on a fake tree: a.py's bytes and b.py's (which a names through ``from methods
+    import b``), not the registry that import runs on the way, nor the bench module a imports; editing b
+    changes a's code, editing the bench module or the registry does not."""
+    import hashlib
+
+    from bench.provenance import code_hash_with
+
+    tree = {"methods/__init__.py": b"from methods import a, b\n",
+            "methods/a.py": b"from methods import b\nfrom bench.util import f\n",
+            "methods/b.py": b"import torch\nX = 1\n", "bench/__init__.py": b"", "bench/util.py": b"f = 1\n"}
+    by_hand = hashlib.sha256(b"methods/a.py" + tree["methods/a.py"] + b"methods/b.py" + tree["methods/b.py"])
+    assert code_hash_with("methods.a", tree.get) == by_hand.hexdigest()[:16]
+    for rel, changes in (("methods/b.py", True), ("bench/util.py", False), ("methods/__init__.py", False)):
+        edited = {**tree, rel: tree[rel] + b"# edited\n"}
+        assert (code_hash_with("methods.a", edited.get) != by_hand.hexdigest()[:16]) is changes, rel

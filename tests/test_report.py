@@ -105,3 +105,17 @@ def test_rows_of_another_ground_truth_hash_are_left_out_not_averaged(small_repor
     text = write_report(results, tmp_path / "out").read_text()
     assert "Stale rows left out" in text and "hash 0123456789ab" in text
     assert f"| random | node | {seed0:.3f} |" in text  # seed 0 alone, not the mean of both
+
+
+def test_rows_of_two_implementations_of_a_method_are_named(small_reports, tmp_path):
+    """The report says when one method's rows carry two ``method_code``s (their cells average two
+    implementations), with each code's row count, and says nothing of the kind for one code."""
+    results = _copy(small_reports, tmp_path / "r")
+    text = write_report(results, tmp_path / "one").read_text()
+    assert "every method's rows come from one implementation" in text and "more than one implementation" not in text
+    df = pd.read_csv(results, dtype=str, keep_default_na=False)
+    assert df.method_code.str.fullmatch("[0-9a-f]{16}").all() and df.method_code.nunique() == 1
+    df.loc[df.seed == "1", "method_code"] = "00000000000000aa"
+    df.to_csv(results, index=False)
+    text = write_report(results, tmp_path / "two").read_text()
+    assert "**random** (2 codes: `00000000000000aa` 4 rows, " in text  # node, edge, edge_head, node_mlp
