@@ -348,6 +348,10 @@ def write_report(results: Path, out_dir: Path) -> Path:
     if checked.stale:
         lines += ["**Stale rows left out** (their ground truth changed since they were scored):", ""]
         lines += [f"- {s}" for s in checked.stale] + [""]
+    if checked.superseded:
+        lines += ["**Superseded rows left out** (a later run of the same settings replaced them after a default "
+                  "changed):", ""]
+        lines += [f"- {s}" for s in checked.superseded] + [""]
     lines += provenance_lines(df) + CONVENTIONS + planted_section(df) + paper_sections(df)
     figures: dict[str, bytes] = {}
     for (task, model, gt_version), grp in df.groupby(["task", "model", "gt_version"], sort=True):

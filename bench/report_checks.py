@@ -1,6 +1,8 @@
 """What the report checks in what it reads, before it writes anything: each row's ground-truth hash
 against the file it names (rows of another hash are stale: reported, never averaged in), each row's
-run file present and readable, and each row's AUCs recomputed from its run file's scores."""
+run file present and readable, and each row's AUCs recomputed from its run file's scores. A row that a later
+run of the same method, options, prompts and seed measured under another configuration (a default changed)
+is superseded: listed, never averaged in beside its replacement."""
 from __future__ import annotations
 
 import math
@@ -14,7 +16,7 @@ from bench.errors import CdbenchError
 from bench.graph import CircuitGraph
 from bench.metrics import roc_auc
 from bench.models.registry import get_spec
-from bench.results import RunFileError, read_run, run_file
+from bench.results import RUN_IDENTITY, RunFileError, read_run, run_file
 from bench.scoring import labels_at, level_scores
 from ground_truth import GroundTruth, load as load_gt
 
@@ -28,11 +30,33 @@ SCORE_KEYS = {"node": ("node_scores",), "edge": ("edge_scores",), "edge_head": (
 
 @dataclass
 class Checked:
-    """The rows that passed, the runs they came from (by cache key), and the stale rows left out."""
+    """The rows that passed, the runs they came from (by cache key), and the stale and superseded rows left out."""
 
     rows: pd.DataFrame
     runs: dict[str, dict]
     stale: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
+# A row's identity but for its configuration hash: rows equal here carry one label in the report (method and
+# --set options), so only the last one written may stand for it.
+SAME_SETTINGS = [c for c in RUN_IDENTITY if c != "config_hash"]
+
+
+def superseded_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out rows a later row of the same settings replaced under another configuration hash (the file's
+    order is the order written), with one line per replaced configuration of a method on a task."""
+    keyed = df.fillna({c: "" for c in SAME_SETTINGS if df[c].dtype == object})
+    old = keyed.duplicated(SAME_SETTINGS, keep="last").to_numpy()
+    if not old.any():
+        return df, []
+    newest = keyed[~old].set_index(SAME_SETTINGS).config_hash
+    lines = []
+    for (method, task, model, cfg), g in df[old].groupby(["method", "task", "model", "config_hash"], sort=True):
+        by = sorted(set(newest.loc[[tuple(r) for r in keyed.loc[g.index, SAME_SETTINGS].itertuples(index=False)]]))
+        lines.append(f"{len(g)} row(s) of {method} on {task}/{model} (configuration {cfg}) were measured again "
+                     f"with the same options, prompts and seeds under configuration {', '.join(by)}: left out")
+    return df[~old].reset_index(drop=True), lines
 
 
 def _row_name(r) -> str:
@@ -51,7 +75,8 @@ def _truths(df: pd.DataFrame) -> dict[tuple[str, str, str], tuple[GroundTruth, C
 
 def check(df: pd.DataFrame, runs_dir: Path) -> Checked:
     """Refuse (a CdbenchError with one line per bad run) rows whose run file is missing or unreadable or
-    whose AUC its scores contradict; leave out, and list, rows scored on another version of a file."""
+    whose AUC its scores contradict; leave out, and list, rows scored on another version of a file and rows
+    a later run of the same settings superseded."""
     truths = _truths(df)
     current = {k: gt.short_hash for k, (gt, _) in truths.items()}
     key = list(zip(df.task, df.model, df.gt_version))
@@ -60,7 +85,7 @@ def check(df: pd.DataFrame, runs_dir: Path) -> Checked:
     for (task, model, version, h), g in df[is_stale].groupby(["task", "model", "gt_version", "gt_hash"]):
         stale.append(f"{len(g)} row(s) of {task} on {model} were scored on ground truth {version} with hash {h}; "
                      f"the file now has {current[(task, model, version)]}: left out (rerun them)")
-    df = df[~is_stale].reset_index(drop=True)
+    df, superseded = superseded_rows(df[~is_stale].reset_index(drop=True))
     runs: dict[str, dict] = {}
     problems: list[str] = []
     for r in df.itertuples(index=False):
@@ -98,4 +123,4 @@ def check(df: pd.DataFrame, runs_dir: Path) -> Checked:
             problems.append(f"results row {_row_name(r)} says AUC {r.auc:.6g}, its run file's scores give {auc:.6g}")
     if problems:  # one line per bad run; nothing is written
         raise CdbenchError(f"{len(problems)} row(s) cannot be reported, nothing written:\n  " + "\n  ".join(problems))
-    return Checked(df, {k: v for k, v in runs.items() if v}, stale)
+    return Checked(df, {k: v for k, v in runs.items() if v}, stale, superseded)

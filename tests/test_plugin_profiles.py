@@ -56,7 +56,7 @@ def test_full_is_every_run_of_the_reproduction_script(tmp_path):
     from bench.comparison import profiles
 
     ours = [shlex.split(line.format(fast=script_fast, all=profiles.FULL_ALL_TASKS)) for line in profiles.FULL_RUNS]
-    assert runs == ours and len(runs) == 18
+    assert runs == ours and len(runs) == 36
     assert set(script_fast.split(",")) <= set(profiles.fast_methods())  # the registry's fast methods stand in for the list
 
 
@@ -68,5 +68,6 @@ def test_a_registered_method_becomes_cells_in_every_profile(monkeypatch):
     count = lambda p: sum(c.spec.method == "toy_new_method" for c in cells(p))  # noqa: E731
     assert count("ci") == 8 and count("default") == 12
     full_fast_lines = [a for a in profile_argvs("full") if "toy_new_method" in ",".join(a)]
-    assert len(full_fast_lines) == 2  # the planted 5-seed run and the tracr/induction 3-seed run
-    assert count("full") == 4 * 5 + 3 * 3
+    # the planted 5-seed run, the same on planted-induction's siit.v1, and the tracr/induction 3-seed run
+    assert len(full_fast_lines) == 3
+    assert count("full") == 4 * 5 + 5 + 3 * 3

@@ -119,3 +119,17 @@ def test_rows_of_two_implementations_of_a_method_are_named(small_reports, tmp_pa
     df.to_csv(results, index=False)
     text = write_report(results, tmp_path / "two").read_text()
     assert "**random** (2 codes: `00000000000000aa` 4 rows, " in text  # node, edge, edge_head, node_mlp
+
+
+def test_rows_a_later_configuration_replaced_are_left_out_not_averaged(small_reports, tmp_path):
+    """Rows of the same method, options and seed written earlier under another configuration hash (a default
+    changed since) are listed as superseded; the cells are the later rows alone, as without them."""
+    results = _copy(small_reports, tmp_path / "r")
+    df = pd.read_csv(results, dtype=str, keep_default_na=False)
+    alone = [x for x in write_report(results, tmp_path / "alone").read_text().splitlines() if x.startswith("| random |")]
+    earlier = df[df.seed == "1"].assign(config_hash="aaaaaaaaaaaa", auc="0.001", cdbench_commit="0" * 12)
+    pd.concat([earlier, df]).to_csv(results, index=False)
+    text = write_report(results, tmp_path / "both").read_text()
+    assert "Superseded rows left out" in text
+    assert "4 row(s) of random on planted_ioi/planted-ioi (configuration aaaaaaaaaaaa)" in text
+    assert [x for x in text.splitlines() if x.startswith("| random |")] == alone
