@@ -50,10 +50,10 @@ def superseded_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     old = keyed.duplicated(SAME_SETTINGS, keep="last").to_numpy()
     if not old.any():
         return df, []
-    newest = keyed[~old].set_index(SAME_SETTINGS).config_hash
+    newest = keyed.groupby(SAME_SETTINGS, dropna=False).config_hash.transform("last")  # each row's replacement
     lines = []
     for (method, task, model, cfg), g in df[old].groupby(["method", "task", "model", "config_hash"], sort=True):
-        by = sorted(set(newest.loc[[tuple(r) for r in keyed.loc[g.index, SAME_SETTINGS].itertuples(index=False)]]))
+        by = sorted(set(newest[g.index]))
         lines.append(f"{len(g)} row(s) of {method} on {task}/{model} (configuration {cfg}) were measured again "
                      f"with the same options, prompts and seeds under configuration {', '.join(by)}: left out")
     return df[~old].reset_index(drop=True), lines
