@@ -109,7 +109,9 @@ def _dry_run(plan) -> None:
         for m, n in methods.items():
             per = est.per_run_s.get((m, model, plan.prompts.get(task, 0))) if est else None
             cost = f"{per:.1f} s a run" if per is not None else "no committed cost"
-            print(f"    {m:<22} {n:>4} runs  {cost}")
+            peak = est.peak_gb.get((m, model)) if est else None
+            mem = f", peak {peak[0]:.1f} GiB (recorded at {peak[1]} pairs)" if peak else ", peak memory not recorded"
+            print(f"    {m:<22} {n:>4} runs  {cost}{mem if per is not None else ''}")
     if est is not None:
         print(f"estimated time: {est.text()} (medians of wall_s + null_s + faith_s by method and model in "
               f"{COMMITTED}, scaled by prompt count)")
@@ -123,8 +125,15 @@ def _dry_run(plan) -> None:
             f = None
         if f is not None and f.is_file():
             sizes.append(f"{model} {f.stat().st_size / 2**20:.1f} MiB")
-    print("peak memory: absent (the results file records no memory); weights on disk, a floor: "
-          + (", ".join(sizes) if sizes else "none (built in memory)"))
+    peaks = est.peak_gb if est is not None else {}
+    pairs = {(s.method, s.model) for s in plan.specs}
+    unrecorded = len(pairs - set(peaks))
+    head = (f"peak memory: at most {max(gb for gb, _ in peaks.values()):.1f} GiB a run by the largest recorded "
+            "peak_rss_gb (resident, model included; not scaled by prompt count)" if peaks else
+            "peak memory: absent (no committed row of these methods on these models records peak_rss_gb)")
+    if peaks and unrecorded:
+        head += f"; {unrecorded} method/model pairs record none"
+    print(head + "; weights on disk, a floor: " + (", ".join(sizes) if sizes else "none (built in memory)"))
 
 
 def _summary(rows: list[dict], appended: int, results: Path) -> None:

@@ -1,9 +1,11 @@
 """What a grid will cost, from what runs cost before: the committed ``reports/results.csv`` (beside the
 package in a source checkout). A run's cost is wall_s + null_s + faith_s (method, null control,
 faithfulness curve); per (method, model) the estimate is the median over its recorded runs, scaled linearly
-by prompt count from their median prompt count. Peak memory is not recorded in the results file, so it is
-never guessed: :func:`estimate` says it is absent. A (method, model) pair without recorded runs is named
-as absent and counts nothing in the total, which is then a lower bound."""
+by prompt count from their median prompt count. Peak memory (``peak_rss_gb``, the run's resident high-water
+mark, model included) is the largest recorded for the pair, with the prompt count it was measured at, and
+is not scaled (methods and the faithfulness curve batch their prompts); a pair whose rows record none says
+so, it is never guessed. A (method, model) pair without recorded runs is named as absent and counts nothing
+in the total, which is then a lower bound."""
 from __future__ import annotations
 
 import csv
@@ -21,12 +23,15 @@ class Cost:
     seconds: float  # median wall_s + null_s + faith_s per run
     n_prompts: int  # median prompt count of those runs
     runs: int  # how many recorded runs the median is over
+    peak_rss_gb: float | None = None  # the largest recorded peak resident memory of a run (None: none recorded)
+    peak_n_prompts: int | None = None  # the prompt count of the run with that peak
 
 
 @dataclass
 class Estimate:
     total_s: float
     per_run_s: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (method, model, n_prompts)
+    peak_gb: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)  # (method, model): (GiB, prompts)
     absent: list[tuple[str, str]] = field(default_factory=list)  # (method, model) with no recorded cost
     runs: int = 0
 
@@ -49,7 +54,7 @@ def _duration(s: float) -> str:
 def committed_costs(path: Path = COMMITTED) -> dict[tuple[str, str], Cost]:
     """Per (method, model): the median recorded cost of one run. Empty when the file is not there; rows
     that do not parse are skipped (this is an estimate, not a report)."""
-    per_run: dict[str, tuple[str, str, float, int]] = {}
+    per_run: dict[str, tuple[str, str, float, int, float | None]] = {}
     try:
         with open(path, newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):
@@ -58,15 +63,28 @@ def committed_costs(path: Path = COMMITTED) -> dict[tuple[str, str], Cost]:
                     n = int(r["n_prompts"])
                 except (KeyError, TypeError, ValueError):
                     continue
-                if math.isfinite(s) and r.get("cache_key"):
-                    per_run[r["cache_key"]] = (r["method"], r["model"], s, n)  # one entry per run, not per level
+                if math.isfinite(s) and r.get("cache_key"):  # one entry per run, not per level
+                    per_run[r["cache_key"]] = (r["method"], r["model"], s, n, _gigabytes(r.get("peak_rss_gb")))
     except OSError:
         return {}
-    groups: dict[tuple[str, str], list[tuple[float, int]]] = {}
-    for method, model, s, n in per_run.values():
-        groups.setdefault((method, model), []).append((s, n))
-    return {k: Cost(statistics.median(s for s, _ in v), int(statistics.median(n for _, n in v)), len(v))
-            for k, v in groups.items()}
+    groups: dict[tuple[str, str], list[tuple[float, int, float | None]]] = {}
+    for method, model, s, n, gb in per_run.values():
+        groups.setdefault((method, model), []).append((s, n, gb))
+    out = {}
+    for k, v in groups.items():
+        peaks = [(gb, n) for _, n, gb in v if gb is not None]
+        gb, at = max(peaks) if peaks else (None, None)
+        out[k] = Cost(statistics.median(s for s, _, _ in v), int(statistics.median(n for _, n, _ in v)), len(v),
+                      gb, at)
+    return out
+
+
+def _gigabytes(cell: str | None) -> float | None:
+    try:
+        x = float(cell) if cell else math.nan
+    except ValueError:
+        return None
+    return x if math.isfinite(x) and x >= 0 else None
 
 
 def estimate(specs: list, costs: dict[tuple[str, str], Cost] | None = None) -> Estimate:
@@ -82,4 +100,6 @@ def estimate(specs: list, costs: dict[tuple[str, str], Cost] | None = None) -> E
         per = c.seconds * s.n_prompts / max(c.n_prompts, 1)
         est.per_run_s[(s.method, s.model, s.n_prompts)] = per
         est.total_s += per
+        if c.peak_rss_gb is not None:
+            est.peak_gb[(s.method, s.model)] = (c.peak_rss_gb, c.peak_n_prompts or 0)
     return est

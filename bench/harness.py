@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from bench import truth
+from bench import memory, truth
 from bench.faithfulness import faithfulness_curve
 from bench.models.registry import LoadedModel, get_spec, load_model
 from bench.null_control import null_prompts
@@ -111,7 +111,9 @@ def _run_method(p: Prepared, prompts: TaskPrompts, device: str) -> tuple[MethodR
 
 
 def compute(p: Prepared, device: str) -> dict[str, Any]:
-    """Do the run: the method (timed), its null control, then ground truth, metrics and faithfulness."""
+    """Do the run: the method (timed), its null control, then ground truth, metrics and faithfulness; the
+    process's peak resident memory over all of it (the model included) goes in every row."""
+    measured = memory.reset_peak()
     result, wall = _run_method(p, p.prompts, device)
     null, null_s = None, 0.0
     null_in = null_prompts(p.task, p.loaded, p.prompts, p.spec.seed) if p.method.contrast else None
@@ -121,11 +123,12 @@ def compute(p: Prepared, device: str) -> dict[str, Any]:
     gt = truth.load(p.gt_ref, graph) if p.gt_ref is not None else None  # only now: every method call is done
     faith, faith_s = _timed(lambda: faithfulness_curve(p.loaded.model, p.prompts, result.nodes.flat(),
                                                         result.edges.flat() if result.edges is not None else None), device)
+    peak = memory.peak_rss_gb() if measured else None
     base = {"method": p.spec.method, "task": p.prompts.task, "model": p.spec.model, "weights": p.loaded.weights,
             "weights_sha256": p.loaded.weights_sha256[:16], "gt_version": gt.version if gt else "none",
             "gt_hash": gt.short_hash if gt else "", "prompt_set": f"{p.prompts.prompt_set}@{p.prompts.content_hash()}",
             "seed": p.spec.seed, "wall_s": round(wall, 4), "faith_s": round(faith_s, 4),
-            "null_s": round(null_s, 4),
+            "null_s": round(null_s, 4), "peak_rss_gb": None if peak is None else round(peak, 3),
             "n_prompts": len(p.prompts.clean), "config_hash": config_hash(p.config),
             "overrides": ";".join(f"{k}={v}" for k, v in p.spec.overrides),
             "setting": setting_text(p.method, p.config, p.task.family, p.spec.overrides),

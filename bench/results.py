@@ -16,6 +16,7 @@ import fcntl
 import gzip
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -32,19 +33,22 @@ from bench.io import atomic_write_bytes
 
 COLUMNS = ["method", "task", "model", "weights", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed",
            "level", "auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k", "k", "cpr", "cmd", "faith_level",
-           "faith_status", "wall_s", "faith_s", "null_s", "n_prompts", "config_hash", "overrides", "setting", "ablation",
+           "faith_status", "wall_s", "faith_s", "null_s", "peak_rss_gb", "n_prompts", "config_hash", "overrides", "setting", "ablation",
            "metric", "degenerate", "device", "cdbench_commit", "method_code", "versions", "cache_key"]
 HEADER = ",".join(COLUMNS)
 # What makes two rows the same measurement: a rerun of it (other code, library versions or timings, hence
 # another cache key) replaces the earlier row when read, so a report never averages two code versions.
 RUN_IDENTITY = ["method", "task", "model", "weights_sha256", "gt_version", "gt_hash", "prompt_set", "seed", "level",
                 "n_prompts", "config_hash", "overrides", "device"]
-# Columns a run file written before they existed lacks (its results row carries them: see the README).
-ADDED_AFTER_RUN_FILES = ("method_code",)
+# Columns added after the first results and run files were written. A run file without them is read as it
+# is (its results row carries them: see the README); a results file whose header lacks only these is read
+# with them empty, and rewritten with today's header (cells empty) before anything is appended to it.
+ADDED_COLUMNS = ("method_code", "peak_rss_gb")
 LEVELS = ("node", "edge", "edge_head", "node_mlp")
 FRACTIONS = ("auc", "auc_mib", "null_auc", "auc_acdc", "precision_at_k", "recall_at_k")  # empty, or a number in [0, 1]
 REALS = ("cpr", "cmd")  # empty, or a finite number
 SECONDS = ("wall_s", "faith_s", "null_s")  # a finite number >= 0
+GIGABYTES = ("peak_rss_gb",)  # empty (not measured: written before the column, or /proc could not say), or >= 0
 REQUIRED = ("method", "level", "cache_key")
 KEY = re.compile(r"[0-9a-f]{16}")
 INT = re.compile(r"-?[0-9]+")
@@ -114,15 +118,31 @@ def _probe_append(path: Path, what: str) -> None:
         raise CdbenchError(f"{what} {path} cannot be written ({exc.strerror})") from None
 
 
-def _check_header(path: Path) -> None:
+def header_columns(first: str) -> list[str] | None:
+    """The columns a header line names: today's, or an earlier header that lacks only columns added since
+    (:data:`ADDED_COLUMNS`), in today's order; None for anything else."""
+    cols = first.split(",")
+    if cols == COLUMNS:
+        return cols
+    missing = set(COLUMNS) - set(cols)
+    if missing and missing <= set(ADDED_COLUMNS) and cols == [c for c in COLUMNS if c in cols]:
+        return cols
+    return None
+
+
+def _first_line(path: Path) -> str:
     try:
         with open(path, "rb") as f:
-            first = f.readline(1 << 16).decode("utf-8").rstrip("\r\n")
+            return f.readline(1 << 16).decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise CdbenchError(f"results file {path} is not a cdbench results file (not UTF-8 text)") from None
     except OSError as exc:
         raise CdbenchError(f"results file {path} cannot be read ({exc.strerror})") from None
-    if first and first != HEADER:
+
+
+def _check_header(path: Path) -> None:
+    first = _first_line(path)
+    if first and header_columns(first) is None:
         raise CdbenchError(f"results file {path} is not a cdbench results file with today's columns "
                            f"(header starts {first[:60]!r}); name another file or move it aside")
     if not first and path.stat().st_size > 0:
@@ -200,6 +220,8 @@ def append_rows(path: Path, rows: list[dict[str, Any]]) -> int:
         writer.writerow({k: _cell(r.get(k)) for k in COLUMNS})
     with _locked(path):
         new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            _upgrade_header(path)
         data = ((HEADER + "\n") if new else "") + buf.getvalue()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -208,6 +230,25 @@ def append_rows(path: Path, rows: list[dict[str, Any]]) -> int:
         finally:
             os.close(fd)
     return len(rows)
+
+
+def _upgrade_header(path: Path) -> None:
+    """Rewrite (atomically) a results file with an earlier header under today's, the added columns empty."""
+    cols = header_columns(_first_line(path))
+    if cols is None or cols == COLUMNS:
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        records = list(csv.reader(f, strict=True))[1:]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for rec in records:
+        if rec:
+            row = dict(zip(cols, rec))
+            writer.writerow([row.get(c, "") for c in COLUMNS])
+    atomic_write_bytes(path, buf.getvalue().encode())
+    logging.getLogger(__name__).warning("%s: rewritten with today's columns (%s added, empty)", path,
+                                        ", ".join(c for c in COLUMNS if c not in cols))
 
 
 def _cell(v: Any) -> Any:
@@ -236,8 +277,8 @@ def _integer(v: str, col: str, where: str, required: bool) -> int | None:
     return int(v)
 
 
-def _parse_row(rec: list[str], where: str) -> dict[str, Any]:
-    row: dict[str, Any] = dict(zip(COLUMNS, rec))
+def _parse_row(rec: list[str], where: str, cols: list[str] = COLUMNS) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(COLUMNS, "") | dict(zip(cols, rec))
     for col in REQUIRED:
         if row[col] == "":
             raise CdbenchError(f"{where}: {col} is empty; fix or delete the row")
@@ -251,7 +292,7 @@ def _parse_row(rec: list[str], where: str) -> dict[str, Any]:
         row[col] = _number(row[col], col, where, 0.0, 1.0)
     for col in REALS:
         row[col] = _number(row[col], col, where)
-    for col in SECONDS:
+    for col in SECONDS + GIGABYTES:
         row[col] = _number(row[col], col, where, 0.0)
     row["seed"] = _integer(row["seed"], "seed", where, required=True)
     row["n_prompts"] = _integer(row["n_prompts"], "n_prompts", where, required=False)
@@ -270,14 +311,14 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     try:
         with open(real, newline="", encoding="utf-8") as f:
             reader = csv.reader(f, strict=True)
-            next(reader, None)
+            cols = header_columns(",".join(next(reader, None) or [])) or COLUMNS
             for rec in reader:
                 where = f"{path}:{reader.line_num}"
                 if not rec:
                     continue
-                if len(rec) != len(COLUMNS):
-                    raise CdbenchError(f"{where}: row has {len(rec)} fields, not {len(COLUMNS)}; fix or delete the row")
-                rows.append(_parse_row(rec, where))
+                if len(rec) != len(cols):
+                    raise CdbenchError(f"{where}: row has {len(rec)} fields, not {len(cols)}; fix or delete the row")
+                rows.append(_parse_row(rec, where, cols))
     except UnicodeDecodeError:
         raise CdbenchError(f"results file {path} is not UTF-8 text") from None
     except csv.Error as exc:
@@ -358,7 +399,7 @@ def run_problem(run: Any, key: str | None = None) -> str | None:
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return "no rows"
     for r in rows:
-        differ = (set(r) ^ set(COLUMNS)) - set(ADDED_AFTER_RUN_FILES)
+        differ = (set(r) ^ set(COLUMNS)) - set(ADDED_COLUMNS)
         if differ:
             return f"a row's fields are not today's columns ({len(differ)} differ)"
         if r["level"] not in LEVELS:

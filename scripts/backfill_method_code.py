@@ -17,10 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from bench.provenance import ROOT, code_hash_with
-from bench.results import COLUMNS, HEADER
+from bench.results import COLUMNS, header_columns
 from methods import METHODS
-
-OLD_COLUMNS = [c for c in COLUMNS if c != "method_code"]
 
 
 @lru_cache(maxsize=None)
@@ -45,17 +43,18 @@ def _code_at(commit: str, method: str) -> str:
 def main(path: Path) -> int:
     text = path.read_text()
     first, _, rest = text.partition("\n")
-    if first == HEADER:
+    cols = header_columns(first)
+    if cols is None:
+        print(f"{path}: not a results file of today's or earlier columns", file=sys.stderr)
+        return 2
+    if "method_code" in cols:
         print(f"{path} already has method_code")
         return 0
-    if first != ",".join(OLD_COLUMNS):
-        print(f"{path}: not a results file of the previous columns", file=sys.stderr)
-        return 2
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     filled = empty = 0
-    for rec in csv.DictReader(io.StringIO(rest), fieldnames=OLD_COLUMNS):
+    for rec in csv.DictReader(io.StringIO(rest), fieldnames=cols):
         rec["method_code"] = _code_at(rec["cdbench_commit"], rec["method"])
         filled, empty = (filled + 1, empty) if rec["method_code"] else (filled, empty + 1)
         writer.writerow(rec)

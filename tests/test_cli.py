@@ -8,6 +8,7 @@ import torch
 
 from bench.cli import main
 from bench.graph import CircuitGraph
+from bench import memory
 from bench.results import COLUMNS, read_results
 from methods import METHODS, MethodResult
 from methods.base import EdgeScores, HeadScores, MethodSpec
@@ -26,6 +27,8 @@ def test_run_report_and_export(tmp_path, capsys):
     assert df.cdbench_commit.notna().all() and df.versions.str.contains("torch=").all()
     sae = df[df.method == "sae_codes"]
     assert sae.null_auc.notna().all() and df[df.method == "eap"].null_auc.isna().all()  # null only for contrast methods
+    if memory.reset_peak():  # a process with torch and a model loaded holds over 100 MiB resident
+        assert df.peak_rss_gb.between(0.1, 24).all()
     assert main(argv) == 0  # a rerun is served from the cache and appends nothing new
     assert len(pd.read_csv(results)) == len(df) and len(read_results(results)) == len(df)
     out = tmp_path / "reports"

@@ -86,7 +86,7 @@ def _row(**kw) -> dict:
 
 @pytest.mark.parametrize("edit, needle", [
     (lambda f: f.replace(",0.5,", ",abc,"), "auc is 'abc', not a number"),
-    (lambda f: f.rsplit(",", 3)[0], "fields, not 36"),
+    (lambda f: f.rsplit(",", 3)[0], "fields, not 37"),
     (lambda f: f.replace(",,1123456789abcdef", "nothex,,1123456789abcdef"), "method_code is 'nothex', not 16 hex"),
     (lambda f: f.replace(",node,", ",nodes,"), "level is 'nodes'"),
     (lambda f: f.replace(",1,node,", ",x,node,"), "seed is 'x', not an integer"),
@@ -240,15 +240,23 @@ def test_the_estimate_is_the_median_cost_scaled_by_prompts(tmp_path):
     from bench.harness import RunSpec
 
     f = tmp_path / "costs.csv"
-    rows = [_row(method="eap", model="m", cache_key="a" * 16, wall_s=1.0, null_s=0.0, faith_s=1.0, n_prompts=100),
-            _row(method="eap", model="m", cache_key="a" * 16, level="edge", wall_s=1.0, faith_s=1.0, n_prompts=100),
-            _row(method="eap", model="m", cache_key="b" * 16, wall_s=3.0, null_s=1.0, faith_s=2.0, n_prompts=100),
-            _row(method="eap", model="m", cache_key="c" * 16, wall_s=8.0, faith_s=2.0, n_prompts=100)]
+    rows = [_row(method="eap", model="m", cache_key="a" * 16, wall_s=1.0, null_s=0.0, faith_s=1.0, n_prompts=100,
+                 peak_rss_gb=1.5),
+            _row(method="eap", model="m", cache_key="a" * 16, level="edge", wall_s=1.0, faith_s=1.0, n_prompts=100,
+                 peak_rss_gb=1.5),
+            _row(method="eap", model="m", cache_key="b" * 16, wall_s=3.0, null_s=1.0, faith_s=2.0, n_prompts=40,
+                 peak_rss_gb=3.0),
+            _row(method="eap", model="m", cache_key="c" * 16, wall_s=8.0, faith_s=2.0, n_prompts=100),
+            _row(method="hisp", model="m", cache_key="d" * 16, wall_s=1.0, n_prompts=100)]
     append_rows(f, rows)
     costs = committed_costs(f)
     assert costs[("eap", "m")].seconds == 6.0 and costs[("eap", "m")].runs == 3  # median of 2, 6, 10 (one per run)
-    est = estimate([RunSpec("eap", "t", "m", 0, 50), RunSpec("eap", "t", "m", 1, 50), RunSpec("sp", "t", "m", 0, 50)], costs)
-    assert est.total_s == 6.0 and est.absent == [("sp", "m")] and est.text().startswith("at least 6 s")
+    assert (costs[("eap", "m")].peak_rss_gb, costs[("eap", "m")].peak_n_prompts) == (3.0, 40)  # the largest, unscaled
+    assert costs[("hisp", "m")].peak_rss_gb is None  # recorded nowhere: not guessed
+    est = estimate([RunSpec("eap", "t", "m", 0, 50), RunSpec("eap", "t", "m", 1, 50), RunSpec("sp", "t", "m", 0, 50),
+                    RunSpec("hisp", "t", "m", 0, 50)], costs)
+    assert est.total_s == 6.5 and est.absent == [("sp", "m")] and est.text().startswith("at least 6 s")
+    assert est.peak_gb == {("eap", "m"): (3.0, 40)}
 
 
 def test_dry_run_prints_the_grid_and_writes_nothing(tmp_path, capsys):

@@ -85,3 +85,56 @@ def test_rescore_adds_only_what_a_run_lacks(tmp_path):
                                   want[cols].sort_values("level").reset_index(drop=True))
     assert got.loc[got.level == "edge", "auc_mib"].iloc[0] == edge_mib
     assert json.loads(gzip.decompress(run_path.read_bytes()))["diagnostics"]["rescored_by"]
+
+
+def test_a_file_with_an_earlier_header_is_read_and_upgraded_before_an_append(tmp_path):
+    """A results file written before ``method_code`` and ``peak_rss_gb`` existed: read with both empty, and
+    rewritten under today's header (its rows' values unchanged) before a new row goes in."""
+    from bench.results import ADDED_COLUMNS, read_rows
+
+    old_cols = [c for c in COLUMNS if c not in ADDED_COLUMNS]
+    path = tmp_path / "results.csv"
+    old = {c: "" for c in old_cols} | {"method": "eap", "seed": "3", "level": "edge", "auc": "0.625",
+                                       "wall_s": "2.5", "cache_key": "ab" * 8}
+    path.write_text(",".join(old_cols) + "\n" + ",".join(old[c] for c in old_cols) + "\n")
+    (row,) = read_rows(path)
+    assert row["auc"] == 0.625 and row["wall_s"] == 2.5 and row["seed"] == 3 and row["method_code"] == ""
+    assert row["peak_rss_gb"] != row["peak_rss_gb"]  # NaN: not measured
+    append_rows(path, [_row(0, 1) | {"peak_rss_gb": 1.25}])
+    lines = path.read_text().splitlines()
+    assert lines[0] == HEADER and len(lines) == 3
+    first, new = read_rows(path)
+    assert (first["method"], first["auc"], first["wall_s"], first["cache_key"]) == ("eap", 0.625, 2.5, "ab" * 8)
+    assert new["peak_rss_gb"] == 1.25
+
+
+def test_a_header_with_unknown_or_reordered_columns_is_refused(tmp_path):
+    import pytest
+
+    from bench.errors import CdbenchError
+    from bench.results import read_rows
+
+    for cols in ([*COLUMNS, "extra"], [COLUMNS[1], COLUMNS[0], *COLUMNS[2:]], [c for c in COLUMNS if c != "auc"]):
+        path = tmp_path / "r.csv"
+        path.write_text(",".join(cols) + "\n")
+        with pytest.raises(CdbenchError, match="not a cdbench results file with today's columns"):
+            read_rows(path)
+
+
+def test_peak_memory_is_the_high_water_mark_since_the_reset():
+    """A 256 MiB array written to while measured raises the mark by at least that much; after it is freed
+    and the mark reset, the mark is back below it (Linux's VmHWM; skipped where it cannot be reset)."""
+    import numpy as np
+    import pytest
+
+    from bench import memory
+
+    if not memory.reset_peak() or memory.peak_rss_gb() is None:
+        pytest.skip("no resettable resident high-water mark here")
+    before = memory.peak_rss_gb()
+    block = np.ones(2**25)  # 2**25 float64 = 256 MiB, every page touched
+    during = memory.peak_rss_gb()
+    del block
+    memory.reset_peak()
+    after = memory.peak_rss_gb()
+    assert during - before >= 0.24 and after < during - 0.2
