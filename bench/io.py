@@ -1,5 +1,6 @@
 """Atomic file writes: a reader (or an interrupted run) sees the old file or the new one, never half.
-Files get the usual permissions (0666 less the umask), not the temporary file's 0600."""
+Files get the usual permissions (0666 less the umask), not the temporary file's 0600; the data and the
+rename are fsynced, so a crash leaves the old file or the new one on disk too."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,20 @@ def _umask() -> int:
     return mask
 
 
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (where the OS allows opening a folder)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,8 +35,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes on disk before the name points at them
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

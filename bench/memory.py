@@ -1,7 +1,8 @@
 """Peak resident memory of this process over one run (a row's ``peak_rss_gb``), so ``--dry-run`` can say what
 a grid will need from what runs needed before. Linux only: the kernel's high-water mark (``VmHWM``) is reset
 by writing 5 to ``/proc/self/clear_refs`` at the run's start, then read at its end. It counts everything
-resident, the loaded model included (what decides whether a run fits on a machine). Where the mark cannot
+resident: the loaded model, and whatever earlier runs in the same process left resident (freed memory the
+allocator keeps), so it bounds what the run needs from above. Where the mark cannot
 be reset (another OS, a locked-down /proc), nothing is recorded: a process maximum since start-up would
 charge one run with an earlier run's memory."""
 from __future__ import annotations

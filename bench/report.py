@@ -233,22 +233,27 @@ def benchmark_section(path: Path) -> list[str]:
 
 def cluster_section(df: pd.DataFrame) -> list[str]:
     """What the recorded grid costs: per model and method, the median seconds a run took here (method plus
-    faithfulness), the runs recorded, and their total, so a cluster user can size a grid before launching it."""
+    faithfulness), the runs recorded, their total and the largest recorded peak memory, so a cluster user can
+    size a grid and its workers before launching it."""
     base = df[df.level == "node"].copy()  # one row per run
     if base.empty:
         return []
     base["run_s"] = base.wall_s.fillna(0) + base.faith_s.fillna(0) + base.null_s.fillna(0)
     g = base.groupby(["model", "method", "device"], dropna=False).agg(
-        runs=("cache_key", "nunique"), median_s=("run_s", "median"), total_s=("run_s", "sum")).reset_index()
+        runs=("cache_key", "nunique"), median_s=("run_s", "median"), total_s=("run_s", "sum"),
+        peak=("peak_rss_gb", "max"), measured=("peak_rss_gb", "count")).reset_index()
     total = float(g.total_s.sum())
     lines = ["## On a cluster: what each run costs", "",
              "Per model and method: the median seconds of one recorded run here (the method's wall time, its null "
              "control's where it has one, and its faithfulness curve), the runs recorded and their sum. Runs are independent, so on W workers of this speed "
              f"the recorded grid takes about its total / W. Total recorded here: {total / 60:.1f} min "
-             f"({base.cache_key.nunique()} runs).", "",
-             "| model | method | device | runs | median s per run | total s |", "|---|---|---|---|---|---|"]
+             f"({base.cache_key.nunique()} runs). Peak GiB: the largest `peak_rss_gb` (a run's resident "
+             "high-water mark, the model included) among the runs that record one (how many do, in brackets); "
+             "empty where none does (runs from before the column).", "",
+             "| model | method | device | runs | median s per run | total s | peak GiB |", "|---|---|---|---|---|---|---|"]
     for r in g.sort_values(["model", "median_s"]).itertuples():
-        lines.append(f"| {r.model} | {r.method} | {r.device} | {r.runs} | {r.median_s:.2f} | {r.total_s:.0f} |")
+        peak = f"{r.peak:.2f} ({r.measured})" if r.measured else ""
+        lines.append(f"| {r.model} | {r.method} | {r.device} | {r.runs} | {r.median_s:.2f} | {r.total_s:.0f} | {peak} |")
     return lines + [""]
 
 

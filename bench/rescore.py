@@ -21,7 +21,7 @@ import torch
 from bench.errors import CdbenchError
 from bench.graph import CircuitGraph
 from bench.provenance import commit
-from bench.results import COLUMNS, HEADER, read_run, results_paths, run_file, store_run
+from bench.results import ADDED_COLUMNS, COLUMNS, HEADER, read_run, results_paths, run_file, store_run
 from bench.scoring import level_rows
 from methods.base import EdgeScores, HeadScores, MethodResult, Sweep
 
@@ -79,7 +79,7 @@ def rescore_run(run: dict[str, Any], by: str) -> bool:
         for col in COLUMNS:
             if col not in r:
                 r[col] = math.nan
-                changed = True
+                changed = changed or col not in ADDED_COLUMNS  # their cells come from the results row
     if changed:
         run["diagnostics"]["rescored_by"] = by
     return changed
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             read_run(path)  # today's checks pass on what was written
             n += 1
         out.extend(run["rows"])
+    written = {r["cache_key"]: r for r in raw}  # the added columns are per run (code, memory), not per level
+    for r in out:  # columns added after the run file was written: the results row's cell (e.g. backfilled)
+        for col in ADDED_COLUMNS:
+            if _missing(r.get(col)):
+                r[col] = written.get(r["cache_key"], {}).get(col) or ""
     with open(paths.results, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, COLUMNS, lineterminator="\n")
         f.write(HEADER + "\n")

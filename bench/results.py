@@ -1,6 +1,7 @@
 """The results file and the per-run files beside it: the only code that writes or reads either.
 
-``results.csv`` is append-only: each finished run appends its rows under an exclusive lock on
+``results.csv`` is append-only (except once, when a file with an earlier header is rewritten under
+today's, under the same lock): each finished run appends its rows under an exclusive lock on
 ``results.csv.lock``, so concurrent ``cdbench run`` processes lose nothing, and readers keep the last row
 per (cache_key, level), so a rerun replaces its old rows. Each run's scores, curves and diagnostics go to
 ``runs/<cache_key>.json.gz`` beside the results file (written atomically), which is all the report reads.
@@ -187,7 +188,8 @@ def check_results_path(path: Path) -> ResultsPaths:
 
 
 def check_results_readable(path: Path) -> Path:
-    """The real results file to read (report, export), checked: a regular file with today's header."""
+    """The real results file to read (report, export), checked: a regular file with today's header or an
+    earlier one that lacks only added columns."""
     p = results_paths(path)
     kind = _kind(p.results)
     if kind is None:
@@ -237,15 +239,25 @@ def _upgrade_header(path: Path) -> None:
     cols = header_columns(_first_line(path))
     if cols is None or cols == COLUMNS:
         return
-    with open(path, newline="", encoding="utf-8") as f:
-        records = list(csv.reader(f, strict=True))[1:]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for rec in records:
-        if rec:
-            row = dict(zip(cols, rec))
-            writer.writerow([row.get(c, "") for c in COLUMNS])
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, strict=True)
+            next(reader, None)
+            for rec in reader:
+                if not rec:
+                    continue
+                if len(rec) != len(cols):  # never shifted into other columns: refused, the file untouched
+                    raise CdbenchError(f"{path}:{reader.line_num}: row has {len(rec)} fields, not {len(cols)}; "
+                                       "fix or delete the row")
+                row = dict(zip(cols, rec))
+                writer.writerow([row.get(c, "") for c in COLUMNS])
+    except UnicodeDecodeError:
+        raise CdbenchError(f"results file {path} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise CdbenchError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
     atomic_write_bytes(path, buf.getvalue().encode())
     logging.getLogger(__name__).warning("%s: rewritten with today's columns (%s added, empty)", path,
                                         ", ".join(c for c in COLUMNS if c not in cols))
@@ -351,8 +363,9 @@ def known_keys(path: Path) -> set[str]:
         return set()
     with open(real, newline="", encoding="utf-8", errors="replace") as f:
         reader = csv.reader(f)
-        next(reader, None)
-        return {rec[-1] for rec in reader if len(rec) == len(COLUMNS)}
+        cols = header_columns(",".join(next(reader, None) or [])) or COLUMNS
+        at = cols.index("cache_key")
+        return {rec[at] for rec in reader if len(rec) == len(cols)}
 
 
 def write_run(results: Path, key: str, run: dict[str, Any]) -> Path:

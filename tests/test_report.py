@@ -133,3 +133,20 @@ def test_rows_a_later_configuration_replaced_are_left_out_not_averaged(small_rep
     assert "Superseded rows left out" in text
     assert "4 row(s) of random on planted_ioi/planted-ioi (configuration aaaaaaaaaaaa)" in text
     assert [x for x in text.splitlines() if x.startswith("| random |")] == alone
+
+
+def test_the_cluster_table_gives_each_method_its_largest_recorded_peak_memory():
+    """Per model and method: the largest peak_rss_gb of the runs that record one, with how many do; empty where
+    none does (never a guess). One row per run (node level); the edge row of a run is not counted twice."""
+    from bench.report import cluster_section
+
+    df = pd.DataFrame([
+        dict(model="m", method="eap", device="cpu", level="node", cache_key="a", wall_s=1.0, faith_s=0.0, null_s=0.0, peak_rss_gb=1.0),
+        dict(model="m", method="eap", device="cpu", level="edge", cache_key="a", wall_s=1.0, faith_s=0.0, null_s=0.0, peak_rss_gb=9.0),
+        dict(model="m", method="eap", device="cpu", level="node", cache_key="b", wall_s=3.0, faith_s=1.0, null_s=0.0, peak_rss_gb=2.5),
+        dict(model="m", method="eap", device="cpu", level="node", cache_key="c", wall_s=2.0, faith_s=0.0, null_s=0.0, peak_rss_gb=float("nan")),
+        dict(model="m", method="hisp", device="cpu", level="node", cache_key="d", wall_s=0.5, faith_s=0.0, null_s=0.0, peak_rss_gb=float("nan")),
+    ])
+    lines = cluster_section(df)
+    assert "| m | eap | cpu | 3 | 2.00 | 7 | 2.50 (2) |" in lines
+    assert "| m | hisp | cpu | 1 | 0.50 | 0 |  |" in lines

@@ -72,10 +72,13 @@ def test_rescore_adds_only_what_a_run_lacks(tmp_path):
     old = want[want.level != "edge_head"].copy()
     edge_mib = old.loc[old.level == "edge", "auc_mib"].iloc[0]
     old["auc_mib"] = float("nan")
+    old["method_code"] = "0123456789abcdef"  # as backfilled into results.csv, never in the run file
     old.to_csv(results, index=False)
     run_path = next((tmp_path / "runs").glob("*.json.gz"))
     run = json.loads(gzip.decompress(run_path.read_bytes()))
-    run["rows"] = [{**r, "auc_mib": float("nan")} for r in run["rows"] if r["level"] != "edge_head"]
+    added = ("method_code", "peak_rss_gb")  # a run file from before these columns has neither
+    run["rows"] = [{**{k: v for k, v in r.items() if k not in added}, "auc_mib": float("nan")}
+                   for r in run["rows"] if r["level"] != "edge_head"]
     run_path.write_bytes(gzip.compress(json.dumps(run).encode()))
     assert rescore([str(results)]) == 0
     got = pd.read_csv(results)
@@ -84,6 +87,8 @@ def test_rescore_adds_only_what_a_run_lacks(tmp_path):
     pd.testing.assert_frame_equal(got[cols].sort_values("level").reset_index(drop=True),
                                   want[cols].sort_values("level").reset_index(drop=True))
     assert got.loc[got.level == "edge", "auc_mib"].iloc[0] == edge_mib
+    assert got.method_code.eq("0123456789abcdef").all()  # the results row's cell, on every level
+    assert got.peak_rss_gb.eq(want.peak_rss_gb.iloc[0]).all() and want.peak_rss_gb.notna().all()
     assert json.loads(gzip.decompress(run_path.read_bytes()))["diagnostics"]["rescored_by"]
 
 
@@ -138,3 +143,30 @@ def test_peak_memory_is_the_high_water_mark_since_the_reset():
     memory.reset_peak()
     after = memory.peak_rss_gb()
     assert during - before >= 0.24 and after < during - 0.2
+
+
+def test_a_cached_rerun_into_an_earlier_header_file_appends_nothing(tmp_path):
+    """known_keys reads an earlier header's rows by its own columns: a run already there is known (else a
+    cached rerun would append its rows again, and the later, emptier copy would win on read)."""
+    from bench.results import ADDED_COLUMNS, known_keys
+
+    old_cols = [c for c in COLUMNS if c not in ADDED_COLUMNS]
+    path = tmp_path / "results.csv"
+    old = {c: "" for c in old_cols} | {"method": "eap", "seed": "0", "level": "node", "cache_key": "cd" * 8}
+    path.write_text(",".join(old_cols) + "\n" + ",".join(old[c] for c in old_cols) + "\n")
+    assert known_keys(path) == {"cd" * 8}
+
+
+def test_an_upgrade_refuses_a_short_row_and_leaves_the_file(tmp_path):
+    import pytest
+
+    from bench.errors import CdbenchError
+    from bench.results import ADDED_COLUMNS
+
+    old_cols = [c for c in COLUMNS if c not in ADDED_COLUMNS]
+    path = tmp_path / "results.csv"
+    text = ",".join(old_cols) + "\n" + ",".join(["x"] * (len(old_cols) - 2)) + "\n"
+    path.write_text(text)
+    with pytest.raises(CdbenchError, match=r"results.csv:2: row has 33 fields, not 35"):
+        append_rows(path, [_row(0, 1)])
+    assert path.read_text() == text
