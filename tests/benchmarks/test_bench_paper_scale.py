@@ -11,10 +11,11 @@ paper's 250 + 250 IOI prompts, each figure a ratio to a floor measured on the sa
 Each floor is timed inside its own fixture (median of three after a warm-up), so a ratio never depends on
 which test ran first. Run with ``pytest --benchmark-only -m "slow or not slow" -k paper_scale``; the bounds
 are asserted, the ratios and peak memory are in each row's extra_info. The patching rows (faithfulness,
-auto-circuit) take ``CDBENCH_PATCH_PAIRS`` prompt pairs (default 40): auto-circuit's patched forward mixes
-every sender into every head input (an einsum over [senders, batch, positions, d_model] per destination),
-about 70 s a pass at 250 pairs on 2 cores, so the 250-pair curve alone is about half an hour there, and its
-mask-gradient EAP-IG over one batch of 40 prompts already peaks at 21 GB (250 needs a larger machine)."""
+auto-circuit) take ``CDBENCH_PATCH_PAIRS`` prompt pairs (default 40; the committed JSON is at 250):
+auto-circuit's patched forward mixes every sender into every head input (an einsum over [senders, batch,
+positions, d_model] per destination), about 70 s a pass at 250 pairs on 2 cores, so at 250 the curve and
+auto-circuit's two methods take over an hour there. auto-circuit is fed 16 prompts a call: its mask-gradient
+EAP-IG over one batch of 40 prompts peaked at 21 GB."""
 from __future__ import annotations
 
 import os
