@@ -46,5 +46,5 @@ $B run --task docstring --model attn-only-4l-random --method random,sae_codes,ea
 $B run --task ioi --model gpt2-random --preset paper --seeds 1 --n-prompts 40
 # 7. Timings (pytest-benchmark, one run), then the report.
 .venv/bin/python -m pytest --benchmark-only -m "slow or not slow" -k "not paper_scale" --benchmark-json reports/benchmark.json -q
-.venv/bin/python -m pytest --benchmark-only -m "slow or not slow" -k paper_scale --benchmark-json reports/benchmark-paper-scale.json -q
+CDBENCH_PATCH_PAIRS=250 .venv/bin/python -m pytest --benchmark-only -m "slow or not slow" -k paper_scale --benchmark-json reports/benchmark-paper-scale.json -q
 $B report
