@@ -114,7 +114,7 @@ def _dry_run(plan) -> None:
             print(f"    {m:<22} {n:>4} runs  {cost}{mem if per is not None else ''}")
     if est is not None:
         print(f"estimated time: {est.text()} (medians of wall_s + null_s + faith_s by method and model in "
-              f"{COMMITTED}, scaled by prompt count)")
+              f"{COMMITTED}, at the nearest recorded prompt count, scaled linearly)")
         for m, model in est.absent:
             print(f"absent: no committed cost for {m} on {model}")
     sizes = []

@@ -1,7 +1,8 @@
 """What a grid will cost, from what runs cost before: the committed ``reports/results.csv`` (beside the
 package in a source checkout). A run's cost is wall_s + null_s + faith_s (method, null control,
-faithfulness curve); per (method, model) the estimate is the median over its recorded runs, scaled linearly
-by prompt count from their median prompt count. Peak memory (``peak_rss_gb``, the run's resident high-water
+faithfulness curve); per (method, model) the estimate is the median over its recorded runs at the recorded
+prompt count nearest the one asked for (the larger on a tie), scaled linearly from that count (a median over
+mixed prompt counts, scaled from their median count, was 3x too high for the paper preset). Peak memory (``peak_rss_gb``, the run's resident high-water
 mark, model included) is the largest recorded for the pair, with the prompt count it was measured at, and
 is not scaled (methods and the faithfulness curve batch their prompts); a pair whose rows record none says
 so, it is never guessed. A (method, model) pair without recorded runs is named as absent and counts nothing
@@ -25,6 +26,14 @@ class Cost:
     runs: int  # how many recorded runs the median is over
     peak_rss_gb: float | None = None  # the largest recorded peak resident memory of a run (None: none recorded)
     peak_n_prompts: int | None = None  # the prompt count of the run with that peak
+    by_prompts: dict[int, float] = field(default_factory=dict)  # recorded prompt count -> median seconds a run
+
+    def seconds_for(self, n_prompts: int) -> float:
+        """Seconds a run of ``n_prompts`` takes: the runs at the nearest recorded count, scaled linearly."""
+        if not self.by_prompts:
+            return self.seconds * n_prompts / max(self.n_prompts, 1)
+        near = min(self.by_prompts, key=lambda n: (abs(n - n_prompts), -n))
+        return self.by_prompts[near] * n_prompts / max(near, 1)
 
 
 @dataclass
@@ -74,8 +83,10 @@ def committed_costs(path: Path = COMMITTED) -> dict[tuple[str, str], Cost]:
     for k, v in groups.items():
         peaks = [(gb, n) for _, n, gb in v if gb is not None]
         gb, at = max(peaks) if peaks else (None, None)
+        counts = sorted({n for _, n, _ in v})
+        by_prompts = {c: statistics.median(s for s, n, _ in v if n == c) for c in counts}
         out[k] = Cost(statistics.median(s for s, _, _ in v), int(statistics.median(n for _, n, _ in v)), len(v),
-                      gb, at)
+                      gb, at, by_prompts)
     return out
 
 
@@ -97,7 +108,7 @@ def estimate(specs: list, costs: dict[tuple[str, str], Cost] | None = None) -> E
             if (s.method, s.model) not in est.absent:
                 est.absent.append((s.method, s.model))
             continue
-        per = c.seconds * s.n_prompts / max(c.n_prompts, 1)
+        per = c.seconds_for(s.n_prompts)
         est.per_run_s[(s.method, s.model, s.n_prompts)] = per
         est.total_s += per
         if c.peak_rss_gb is not None:

@@ -235,7 +235,7 @@ def test_bounds_are_refused_before_any_work(tmp_path, capsys, argv, needle):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_estimate_is_the_median_cost_scaled_by_prompts(tmp_path):
+def test_the_estimate_is_the_median_cost_at_the_nearest_prompt_count_scaled(tmp_path):
     from bench.costs import committed_costs, estimate
     from bench.harness import RunSpec
 
@@ -253,9 +253,12 @@ def test_the_estimate_is_the_median_cost_scaled_by_prompts(tmp_path):
     assert costs[("eap", "m")].seconds == 6.0 and costs[("eap", "m")].runs == 3  # median of 2, 6, 10 (one per run)
     assert (costs[("eap", "m")].peak_rss_gb, costs[("eap", "m")].peak_n_prompts) == (3.0, 40)  # the largest, unscaled
     assert costs[("hisp", "m")].peak_rss_gb is None  # recorded nowhere: not guessed
+    # 50 prompts: the run recorded at 40 (6 s) is nearest, scaled to 7.5 s; hisp's 100-prompt run halves
     est = estimate([RunSpec("eap", "t", "m", 0, 50), RunSpec("eap", "t", "m", 1, 50), RunSpec("sp", "t", "m", 0, 50),
                     RunSpec("hisp", "t", "m", 0, 50)], costs)
-    assert est.total_s == 6.5 and est.absent == [("sp", "m")] and est.text().startswith("at least 6 s")
+    assert est.total_s == 15.5 and est.absent == [("sp", "m")] and est.text().startswith("at least 16 s")
+    assert estimate([RunSpec("eap", "t", "m", 0, 100)], costs).total_s == 6.0  # median of the two 100-prompt runs
+    assert estimate([RunSpec("eap", "t", "m", 0, 70)], costs).total_s == 4.2  # a tie: the larger count, 6 x 70/100
     assert est.peak_gb == {("eap", "m"): (3.0, 40)}
 
 
