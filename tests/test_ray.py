@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
+from bench import memory
 from bench.plan import plan_run
 from bench.runner import run_plan
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-TIMINGS = ["wall_s", "faith_s", "null_s"]  # the only columns allowed to differ between two computations of a run
+# the only columns allowed to differ between two computations of a run: its timings and peak memory
+TIMINGS = ["wall_s", "faith_s", "null_s", "peak_rss_gb"]
 
 
 def _plan(results, tasks="induction", methods="random,sae_codes", model=None):
@@ -34,6 +36,9 @@ def test_ray_rows_equal_local_rows(tmp_path):
     a = pd.read_csv(tmp_path / "local" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
     b = pd.read_csv(tmp_path / "ray" / "results.csv").drop(columns=TIMINGS).sort_values(["cache_key", "level"]).reset_index(drop=True)
     assert len(a) == 2 * 2 * 3  # 2 methods x 2 seeds x (node, edge, edge_head)
+    if memory.reset_peak():  # each worker measures its own run's memory, as a local run does
+        for where in ("local", "ray"):
+            assert pd.read_csv(tmp_path / where / "results.csv").peak_rss_gb.between(0.1, 24).all()
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert len(list((tmp_path / "cache").glob("*.json.gz"))) == 4  # the driver wrote every run's cache entry
     assert len(list((tmp_path / "ray" / "runs").glob("*.json.gz"))) == 4
