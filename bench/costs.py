@@ -24,14 +24,12 @@ class Cost:
     seconds: float  # median wall_s + null_s + faith_s per run
     n_prompts: int  # median prompt count of those runs
     runs: int  # how many recorded runs the median is over
+    by_prompts: dict[int, float]  # recorded prompt count -> median seconds a run at that count (never empty)
     peak_rss_gb: float | None = None  # the largest recorded peak resident memory of a run (None: none recorded)
     peak_n_prompts: int | None = None  # the prompt count of the run with that peak
-    by_prompts: dict[int, float] = field(default_factory=dict)  # recorded prompt count -> median seconds a run
 
     def seconds_for(self, n_prompts: int) -> float:
         """Seconds a run of ``n_prompts`` takes: the runs at the nearest recorded count, scaled linearly."""
-        if not self.by_prompts:
-            return self.seconds * n_prompts / max(self.n_prompts, 1)
         near = min(self.by_prompts, key=lambda n: (abs(n - n_prompts), -n))
         return self.by_prompts[near] * n_prompts / max(near, 1)
 
@@ -86,7 +84,7 @@ def committed_costs(path: Path = COMMITTED) -> dict[tuple[str, str], Cost]:
         counts = sorted({n for _, n, _ in v})
         by_prompts = {c: statistics.median(s for s, n, _ in v if n == c) for c in counts}
         out[k] = Cost(statistics.median(s for s, _, _ in v), int(statistics.median(n for _, n, _ in v)), len(v),
-                      gb, at, by_prompts)
+                      by_prompts, gb, at)
     return out
 
 

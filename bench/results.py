@@ -235,32 +235,21 @@ def append_rows(path: Path, rows: list[dict[str, Any]]) -> int:
 
 
 def _upgrade_header(path: Path) -> None:
-    """Rewrite (atomically) a results file with an earlier header under today's, the added columns empty."""
-    cols = header_columns(_first_line(path))
-    if cols is None or cols == COLUMNS:
+    """Rewrite (atomically) a results file with an earlier header under today's, the added columns empty;
+    a malformed row stops it (as :func:`read_rows` would) and the file is left as it was."""
+    if header_columns(_first_line(path)) in (None, COLUMNS):
         return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f, strict=True)
-            next(reader, None)
-            for rec in reader:
-                if not rec:
-                    continue
-                if len(rec) != len(cols):  # never shifted into other columns: refused, the file untouched
-                    raise CdbenchError(f"{path}:{reader.line_num}: row has {len(rec)} fields, not {len(cols)}; "
-                                       "fix or delete the row")
-                row = dict(zip(cols, rec))
-                writer.writerow([row.get(c, "") for c in COLUMNS])
-    except UnicodeDecodeError:
-        raise CdbenchError(f"results file {path} is not UTF-8 text") from None
-    except csv.Error as exc:
-        raise CdbenchError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
+    added: list[str] = []
+    for _, cols, rec in _records(path, path):
+        row = dict(zip(cols, rec))
+        added = [c for c in COLUMNS if c not in row]
+        writer.writerow([row.get(c, "") for c in COLUMNS])
     atomic_write_bytes(path, buf.getvalue().encode())
     logging.getLogger(__name__).warning("%s: rewritten with today's columns (%s added, empty)", path,
-                                        ", ".join(c for c in COLUMNS if c not in cols))
+                                        ", ".join(added) or "none")
 
 
 def _cell(v: Any) -> Any:
@@ -315,27 +304,32 @@ def _parse_row(rec: list[str], where: str, cols: list[str] = COLUMNS) -> dict[st
     return row
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Every row of the results file, each checked (fields, numbers, integers, level, key); a malformed one
-    is a one-line CdbenchError with its line number."""
-    real = check_results_readable(path)
-    rows = []
+def _records(real: Path, shown: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(where, the header's columns, fields) for each non-empty record of a results file whose header
+    :func:`header_columns` accepts; a record of another length, a non-UTF-8 or non-CSV file is a one-line
+    CdbenchError with its line number (``shown`` is the path the messages name)."""
     try:
         with open(real, newline="", encoding="utf-8") as f:
             reader = csv.reader(f, strict=True)
             cols = header_columns(",".join(next(reader, None) or [])) or COLUMNS
             for rec in reader:
-                where = f"{path}:{reader.line_num}"
+                where = f"{shown}:{reader.line_num}"
                 if not rec:
                     continue
-                if len(rec) != len(cols):
+                if len(rec) != len(cols):  # never shifted into other columns
                     raise CdbenchError(f"{where}: row has {len(rec)} fields, not {len(cols)}; fix or delete the row")
-                rows.append(_parse_row(rec, where, cols))
+                yield where, cols, rec
     except UnicodeDecodeError:
-        raise CdbenchError(f"results file {path} is not UTF-8 text") from None
+        raise CdbenchError(f"results file {shown} is not UTF-8 text") from None
     except csv.Error as exc:
-        raise CdbenchError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
-    return rows
+        raise CdbenchError(f"{shown}:{reader.line_num}: not CSV ({exc})") from None
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of the results file, each checked (fields, numbers, integers, level, key); a malformed one
+    is a one-line CdbenchError with its line number."""
+    real = check_results_readable(path)
+    return [_parse_row(rec, where, cols) for where, cols, rec in _records(real, path)]
 
 
 def read_results(path: Path):
