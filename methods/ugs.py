@@ -10,12 +10,17 @@ counterfactual ablation), betas (0.9, 0.995), gradient norm clipped at 5, 12 mas
 batches of 5, each edge's gradient reweighted by batch / (samples inside its window) as the sampler's
 ``normalize_empirical_mask``. An edge's score is its final p.
 
-Not reproduced: the sampler's dangling-edge pruning of each sampled mask and its node regulariser
-(``node_reg`` = min(lambda / 2, 2e-4) on a tanh of each head's summed p); the BOS position is patched like
-every other (cdbench's prompts need not start with BOS). MIB trains for one pass over 9,500 IOI prompts
-(1,900 steps); cdbench cycles through the task's prompts for ``steps`` steps. Real-valued outputs use the
-squared error of the output logits instead of KL, as cdbench's ACDC and SP do. A head port's internal edge
-takes the largest p among the port's incoming edges."""
+Each sampled mask is filtered as the sampler's ``forward`` does (``prune_dangling_edges`` on the mask
+discretised at m > 0): an edge is zeroed, without gradient, unless its receiver still reaches the output
+and its sender is still reached from the embeddings through present edges of the same sample (the peer
+counts an MLP as reached when any row of the batch reaches it; here per row, as it does for heads). The
+loss adds MIB's node regulariser, node_reg * sum over heads of tanh(2 s / (L H)) * L H / 2, s the head's
+summed p over its incoming (every port) and outgoing edges, node_reg = min(lambda / 2, 2e-4)
+(``edge_pruning_unif_mib.py``; ``EdgeMaskJointSampler.node_reg_loss``). Not reproduced: the BOS position
+is patched like every other (cdbench's prompts need not start with BOS). MIB trains for one pass over
+9,500 IOI prompts (1,900 steps); cdbench cycles through the task's prompts for ``steps`` steps.
+Real-valued outputs use the squared error of the output logits instead of KL, as cdbench's ACDC and SP
+do. A head port's internal edge takes the largest p among the port's incoming edges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from bench.tasks.base import TaskPrompts, last_logits
-from bench.graph import edge_hooks
+from bench.graph import OUTPUT, edge_hooks
 from bench.progress import track
 from methods.base import MethodResult, graph_of, hook_flags
 from methods.edge_attribution import _sender_acts, port_groups
@@ -43,10 +48,19 @@ class Config:
     batch_size: int = 5
     steps: int = 1900  # MIB: 9,500 IOI prompts / 5 per batch, one pass
     clip: float = 5.0
+    prune_dangling: bool = True  # the sampler's forward: dangling edges of each sampled mask zeroed
+    node_reg: float | None = None  # None: MIB's min(lamb / 2, 2e-4)
 
     def __post_init__(self) -> None:
         if not (self.lamb >= 0 and self.lr > 0):
             raise ValueError("lamb must be >= 0 and lr > 0")
+        if self.node_reg is not None and not self.node_reg >= 0:
+            raise ValueError("node_reg must be >= 0 (or none: MIB's min(lamb / 2, 2e-4))")
+
+    @property
+    def node_weight(self) -> float:
+        """The node regulariser's weight as used: ``node_reg``, or MIB's min(lamb / 2, 2e-4)."""
+        return min(0.5 * self.lamb, 2e-4) if self.node_reg is None else self.node_reg
         if min(self.n_samples, self.batch_size, self.steps) < 1 or not self.clip > 0:
             raise ValueError("n_samples, batch_size and steps must be at least 1, clip positive")
 
@@ -64,6 +78,52 @@ def sample_mask(theta: torch.Tensor, unif: torch.Tensor, reweight: bool = True) 
         wt = torch.where(inside < 1, torch.zeros_like(p), unif.shape[0] / inside.clamp_min(1))
         m = wt * m + (1 - wt) * m.detach()
     return m
+
+
+class DanglingFilter:
+    """``prune_dangling_edges`` on the graph's additive edges, per mask row: present edges (m > 0) are kept
+    where the receiver reaches OUTPUT (a backward sweep) and then the sender is reached from INPUT (a
+    forward sweep over the edges the first sweep kept)."""
+
+    def __init__(self, graph):
+        nodes = graph.senders + [OUTPUT]  # topological: every edge runs from an earlier node to a later one
+        index = {n: i for i, n in enumerate(nodes)}
+        edges = [graph.edges[i] for i in graph.additive]
+        self.src = torch.tensor([index[e.sender] for e in edges])
+        self.dst = torch.tensor([index[e.receiver] for e in edges])
+        self.n_nodes = len(nodes)
+        self.out_of = [torch.nonzero(self.src == i).flatten() for i in range(self.n_nodes)]
+        self.into = [torch.nonzero(self.dst == i).flatten() for i in range(self.n_nodes)]
+
+    def keep(self, present: torch.Tensor) -> torch.Tensor:
+        """``present`` ``[B, E]`` bool (additive-edge order) -> the edges that are neither dangling nor cut off."""
+        rows = present.shape[0]
+        live_out = torch.zeros(rows, self.n_nodes, dtype=torch.bool, device=present.device)
+        live_out[:, -1] = True
+        for node in range(self.n_nodes - 2, -1, -1):
+            out = self.out_of[node]
+            live_out[:, node] = (present[:, out] & live_out[:, self.dst[out]]).any(1)
+        kept = present & live_out[:, self.dst]
+        live_in = torch.zeros_like(live_out)
+        live_in[:, 0] = True
+        for node in range(1, self.n_nodes):
+            inc = self.into[node]
+            live_in[:, node] = (kept[:, inc] & live_in[:, self.src[inc]]).any(1)
+        return kept & live_in[:, self.src]
+
+
+def node_complexity(graph, p: torch.Tensor) -> torch.Tensor:
+    """MIB's node term: sum over heads of tanh(2 s / (L H)) * L H / 2, s a head's summed keep probability
+    ``p`` (additive-edge order) over its incoming edges on every port and its outgoing edges."""
+    heads = graph.node_index
+    edges = [graph.edges[i] for i in graph.additive]
+    s = torch.zeros(len(heads), dtype=p.dtype, device=p.device)
+    for end in ("sender", "receiver"):
+        idx = [(k, heads[getattr(e, end)]) for k, e in enumerate(edges) if getattr(e, end) in heads]
+        k, h = (torch.tensor(v, device=p.device) for v in zip(*idx))
+        s = s.index_add(0, h, p[k])
+    size = graph.n_layers * graph.n_heads
+    return (torch.tanh(2 * s / size) * size / 2).sum()
 
 
 class MaskedForward:
@@ -123,6 +183,7 @@ def ugs_scores(model: "HookedTransformer", prompts: TaskPrompts, config: Config,
     fwd = MaskedForward(model)
     graph = fwd.graph
     additive = torch.tensor(graph.additive)
+    dangling = DanglingFilter(graph) if config.prune_dangling else None
     theta = torch.full((len(additive),), config.init, device=cfg.device, requires_grad=True)
     opt = torch.optim.AdamW([theta], lr=config.lr, betas=(0.9, 0.995), weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
@@ -140,11 +201,16 @@ def ugs_scores(model: "HookedTransformer", prompts: TaskPrompts, config: Config,
             reps = config.n_samples
             unif = torch.rand((reps * len(idx), len(additive)), generator=gen).to(cfg.device)
             full = torch.ones((reps * len(idx), len(graph.edges)), device=cfg.device)
-            full[:, additive] = sample_mask(theta, unif)
+            m = sample_mask(theta, unif)
+            if dangling is not None:  # the filter is a 0/1 factor without gradient, as the sampler's
+                m = m * dangling.keep(m.detach() > 0).to(m.dtype)
+            full[:, additive] = m
             tokens = clean.tokens.repeat(reps, 1)
             batch = type(clean)(tokens, clean.lengths.repeat(reps))
             logits = fwd.logits(tokens, corrupt_acts.repeat(reps, 1, 1, 1), full)
             loss = _loss(last_logits(logits, batch), target.repeat(reps, 1), numeric) + config.lamb * theta.sigmoid().sum()
+            if config.node_weight:
+                loss = loss + config.node_weight * node_complexity(graph, theta.sigmoid())
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_([theta], config.clip)

@@ -123,6 +123,33 @@ def test_ugs_sampler_matches_the_modified_uniform_by_hand():
     assert float(theta.grad) == pytest.approx(0.75, abs=1e-6)
 
 
+def test_ugs_dangling_filter_by_hand():
+    """Two heads in two layers, attention only. Row 0: INPUT -> 0.0 [v], 0.0 -> 1.0 [q], INPUT -> OUTPUT:
+    1.0 writes nowhere, so its input edge dangles, and then 0.0 writes nowhere: only INPUT -> OUTPUT stays.
+    Row 1: 0.0 -> 1.0 [v], 1.0 -> OUTPUT: 0.0 reads nothing, so both are cut off. Row 2: INPUT -> 0.0 [k],
+    0.0 -> 1.0 [v], 1.0 -> OUTPUT: a path from the embeddings to the output, all kept."""
+    graph = CircuitGraph(2, 1, True)
+    order = [graph.edges[i] for i in graph.additive]
+    rows = [[Edge(INPUT, "0.0", "v"), Edge("0.0", "1.0", "q"), Edge(INPUT, OUTPUT, "out")],
+            [Edge("0.0", "1.0", "v"), Edge("1.0", OUTPUT, "out")],
+            [Edge(INPUT, "0.0", "k"), Edge("0.0", "1.0", "v"), Edge("1.0", OUTPUT, "out")]]
+    present = torch.tensor([[e in r for e in order] for r in rows])
+    kept = ugs.DanglingFilter(graph).keep(present)
+    assert [[e for e, k in zip(order, row) if k] for row in kept.tolist()] == [[Edge(INPUT, OUTPUT, "out")], [], rows[2]]
+
+
+def test_ugs_node_regulariser_by_hand():
+    """The same graph, every p = 0.1: head 0.0 has 3 incoming edges (q, k, v from INPUT) and 4 outgoing
+    (1.0's q, k, v and OUTPUT), head 1.0 has 6 incoming and 1 outgoing, so s = 0.7 for each and the term is
+    2 * tanh(2 * 0.7 / 2) * 2 / 2 = 2 tanh(0.7) (L H = 2). MIB's weight: min(1e-3 / 2, 2e-4) = 2e-4."""
+    import math
+
+    graph = CircuitGraph(2, 1, True)
+    p = torch.full((len(graph.additive),), 0.1)
+    assert float(ugs.node_complexity(graph, p)) == pytest.approx(2 * math.tanh(0.7), abs=1e-6)
+    assert ugs.Config().node_weight == 2e-4 and ugs.Config(lamb=1e-4).node_weight == 5e-5
+
+
 def test_ugs_masked_forward_is_clean_at_mask_1_and_corrupted_at_mask_0(mlp_toy):
     from bench.graph import edge_hooks
     from methods.base import hook_flags
