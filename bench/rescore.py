@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
 import json
 import math
 import sys
@@ -21,7 +22,8 @@ import torch
 from bench.errors import CdbenchError
 from bench.graph import CircuitGraph
 from bench.provenance import commit
-from bench.results import ADDED_COLUMNS, COLUMNS, HEADER, read_run, results_paths, run_file, store_run
+from bench.io import atomic_write_bytes
+from bench.results import ADDED_COLUMNS, COLUMNS, HEADER, locked, read_run, results_paths, run_file, store_run
 from bench.scoring import level_rows
 from methods.base import EdgeScores, HeadScores, MethodResult, Sweep
 
@@ -98,32 +100,34 @@ def main(argv: list[str] | None = None) -> int:
     if not paths.results.is_file():
         print(f"cdbench: error: {args.results} is not a results file", file=sys.stderr)
         return 2
-    raw = _read_raw(paths.results)
-    by = commit()
-    last = {r["cache_key"]: i for i, r in enumerate(raw)}  # a run's place: where it was last written
-    out: list[dict[str, Any]] = []
-    n = 0
-    for key in sorted(last, key=last.__getitem__):
-        path = run_file(paths.runs, key)
-        try:  # a run file of older columns fails today's read_run check: read it plainly
-            run = json.loads(gzip.decompress(path.read_bytes()))
-        except (OSError, ValueError) as exc:
-            raise CdbenchError(f"run file {path} cannot be read ({exc})") from None
-        if rescore_run(run, by):
-            store_run(path, run)
-            read_run(path)  # today's checks pass on what was written
-            n += 1
-        out.extend(run["rows"])
-    written = {r["cache_key"]: r for r in raw}  # the added columns are per run (code, memory), not per level
-    for r in out:  # columns added after the run file was written: the results row's cell (e.g. backfilled)
-        for col in ADDED_COLUMNS:
-            if _missing(r.get(col)):
-                r[col] = written.get(r["cache_key"], {}).get(col) or ""
-    with open(paths.results, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, COLUMNS, lineterminator="\n")
-        f.write(HEADER + "\n")
+    with locked(paths.results):  # no run appended meanwhile is lost; the file is replaced whole or not at all
+        raw = _read_raw(paths.results)
+        by = commit()
+        last = {r["cache_key"]: i for i, r in enumerate(raw)}  # a run's place: where it was last written
+        out: list[dict[str, Any]] = []
+        n = 0
+        for key in sorted(last, key=last.__getitem__):
+            path = run_file(paths.runs, key)
+            try:  # a run file of older columns fails today's read_run check: read it plainly
+                run = json.loads(gzip.decompress(path.read_bytes()))
+            except (OSError, ValueError) as exc:
+                raise CdbenchError(f"run file {path} cannot be read ({exc})") from None
+            if rescore_run(run, by):
+                store_run(path, run)
+                read_run(path)  # today's checks pass on what was written
+                n += 1
+            out.extend(run["rows"])
+        written = {r["cache_key"]: r for r in raw}  # the added columns are per run (code, memory), not per level
+        for r in out:  # columns added after the run file was written: the results row's cell (e.g. backfilled)
+            for col in ADDED_COLUMNS:
+                if _missing(r.get(col)):
+                    r[col] = written.get(r["cache_key"], {}).get(col) or ""
+        buf = io.StringIO()
+        buf.write(HEADER + "\n")
+        w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
         for r in out:
             w.writerow({k: ("" if _missing(r.get(k)) else r.get(k)) for k in COLUMNS})
+        atomic_write_bytes(paths.results, buf.getvalue().encode("utf-8"))
     print(f"rescored {n} of {len(last)} runs; {paths.results} rewritten from its run files ({len(out)} rows)")
     return 0
 

@@ -201,7 +201,8 @@ def check_results_readable(path: Path) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """The results file's exclusive lock (``results.csv.lock``), held by every writer of the file."""
     lock = results_paths(path).lock
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as f:
@@ -220,7 +221,7 @@ def append_rows(path: Path, rows: list[dict[str, Any]]) -> int:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="raise", lineterminator="\n")
     for r in rows:
         writer.writerow({k: _cell(r.get(k)) for k in COLUMNS})
-    with _locked(path):
+    with locked(path):
         new = not path.exists() or path.stat().st_size == 0
         if not new:
             _upgrade_header(path)

@@ -92,6 +92,30 @@ def test_rescore_adds_only_what_a_run_lacks(tmp_path):
     assert json.loads(gzip.decompress(run_path.read_bytes()))["diagnostics"]["rescored_by"]
 
 
+def test_rescore_rewrites_the_results_only_under_their_lock(tmp_path):
+    """While another writer holds ``results.csv.lock`` (an append in progress), rescoring waits: the file is
+    neither read nor replaced until the lock is released, so no appended row is lost."""
+    import threading
+    import time
+
+    from bench.cli import main
+    from bench.rescore import main as rescore
+    from bench.results import locked
+
+    results = tmp_path / "r.csv"
+    assert main(["run", "--task", "planted_frac", "--method", "random", "--seeds", "1", "--n-prompts", "8",
+                 "--results", str(results)]) == 0
+    done = threading.Event()
+    with locked(results):
+        before = results.stat().st_mtime_ns, results.stat().st_ino
+        worker = threading.Thread(target=lambda: (rescore([str(results)]), done.set()))
+        worker.start()
+        time.sleep(1.0)
+        assert not done.is_set() and (results.stat().st_mtime_ns, results.stat().st_ino) == before
+    worker.join(30)
+    assert done.is_set() and results.stat().st_ino != before[1]  # replaced whole (a new file renamed in)
+
+
 def test_a_file_with_an_earlier_header_is_read_and_upgraded_before_an_append(tmp_path):
     """A results file written before ``method_code`` and ``peak_rss_gb`` existed: read with both empty, and
     rewritten under today's header (its rows' values unchanged) before a new row goes in."""
