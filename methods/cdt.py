@@ -21,8 +21,12 @@ task's corrupted prompts (the code's ``set_irrel_to_mean``). From there, layer b
 The score is the task's metric applied to the relevant logits at each prompt's last position, averaged over
 prompts, then divided by the sum of |score| over the heads of its layer (Appendix B's per-layer
 normalisation, the docstring notebook's form); a head ranks by |normalised score|. This is iteration 0 of
-the paper's Algorithm 1 (every head scored against the logits); the recursion onto the top heads and the
-greedy pruning that build its final circuits are not run. Needs LayerNorm (or none), learned absolute
+the paper's Algorithm 1 (every head scored against the logits). The recursion is not run: in the released
+code it keeps the top 2 heads a step (``NUM_OUTLIERS_TO_KEEP_PER_ITER``) as the next targets until the
+targets reach layer 0, and its greedy pruning exists for IOI only (hard-coded name movers and start score);
+both build one circuit, not a ranking, and no code in the release computes the ROC AUCs the paper reports
+(which per-node score was thresholded cannot be read from it), so the per-head score of iteration 0 is
+the ranking scored here. Needs LayerNorm (or none), learned absolute
 positions and a plain MLP: TransformerLens weights, read directly (hooks give the clean cache only)."""
 from __future__ import annotations
 

@@ -129,7 +129,10 @@ TRACR_XPROPORTION_EDGES = {("INPUT", "m0", "in"), ("m0", "1.0", "v"), ("1.0", "1
 # 1 per MLP), between components that run forward (3 into a head, 1 into an MLP, a head into its own
 # layer's MLP included), one into the output each, and 3 internal q/k/v edges per head.
 PLANTED_COUNTS = {"planted_ioi": 10 + 7 + 4 + 3 + 4 + 9, "planted_reverse": 7 + 7 + 3 + 6,
-                  "planted_induction": 6 + 3 + 2 + 6}
+                  "planted_induction": 6 + 3 + 2 + 6,
+                  # 7 heads, m2: 22 from INPUT; layer-0 heads into layer 1's (12), layer 3's (18) and m2 (2),
+                  # layer-1 heads into layer 3's (18) and m2 (2), m2 into layer 3's (9); 8 outputs; 21 internal
+                  "planted_ioi_32": 22 + 12 + 18 + 2 + 18 + 2 + 9 + 8 + 21}
 
 
 def test_planted_and_tracr_edges_match_hand_written_expectations():
@@ -159,8 +162,19 @@ PLANTED_IOI_V2 = {("INPUT", "0.1", "q"), ("INPUT", "0.1", "k"), ("INPUT", "0.1",
                   ("2.3", "2.3", "q"), ("2.3", "2.3", "v")}
 
 
-def test_planted_ioi_v2_is_the_high_level_models_edges():
+# The same high-level edges on planted-ioi-32 (DUP: 0.1, 0.5; SINH: 1.2, 1.6; TARGET: m2; NM: 3.0, 3.3, 3.6),
+# each the cross product of its ends' components.
+_DUP, _SINH, _NM = ("0.1", "0.5"), ("1.2", "1.6"), ("3.0", "3.3", "3.6")
+PLANTED_IOI_32_V2 = ({("INPUT", h, p) for h in _DUP for p in "qkv"} | {(d, s, "v") for d in _DUP for s in _SINH}
+                     | {(s, "m2", "in") for s in _SINH} | {("m2", h, "q") for h in _NM} | {("INPUT", h, "v") for h in _NM}
+                     | {(h, "OUTPUT", "out") for h in _NM} | {(h, h, p) for h in _DUP for p in "qkv"}
+                     | {(h, h, "v") for h in _SINH} | {(h, h, p) for h in _NM for p in "qv"})
+
+
+@pytest.mark.parametrize("task, model, want", [("planted_ioi", "planted-ioi", PLANTED_IOI_V2),
+                                               ("planted_ioi_32", "planted-ioi-32", PLANTED_IOI_32_V2)])
+def test_planted_ioi_v2_is_the_high_level_models_edges(task, model, want):
     from bench.models.registry import get_spec
 
-    got = {(e.sender, e.receiver, e.port) for e in load("planted_ioi", "siit.v2", get_spec("planted-ioi").graph).edges}
-    assert got == PLANTED_IOI_V2
+    got = {(e.sender, e.receiver, e.port) for e in load(task, "siit.v2", get_spec(model).graph).edges}
+    assert got == want

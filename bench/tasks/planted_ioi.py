@@ -3,6 +3,8 @@ repeat; negatives put a third name at S2. Metric: logit(IO) - logit(S) at END. T
 the model's own (bench/models/planted/ioi.py), which also says how it was trained."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from bench.models.planted import ioi
@@ -11,14 +13,20 @@ from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
 PROMPT_VERSION = "planted_ioi.v1"
 
 
-def build(loaded, n: int, seed: int) -> TaskPrompts:
-    gen = torch.Generator().manual_seed(seed)
-    clean = ioi.HighLevel().sample(gen, n)
-    corrupted = ioi.corrupt(clean, gen)
-    lengths = torch.full((n,), ioi.LENGTH)
-    metric = LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2])
-    return TaskPrompts("planted_ioi", PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
-                       metric, PROMPT_VERSION)
+def build_for(task: str) -> Callable[[object, int, int], TaskPrompts]:
+    """The prompt builder of an IOI-like planted task named ``task`` (planted-ioi's prompt distribution)."""
+    def build(loaded, n: int, seed: int) -> TaskPrompts:
+        gen = torch.Generator().manual_seed(seed)
+        clean = ioi.HighLevel().sample(gen, n)
+        corrupted = ioi.corrupt(clean, gen)
+        lengths = torch.full((n,), ioi.LENGTH)
+        metric = LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2])
+        return TaskPrompts(task, PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
+                           metric, PROMPT_VERSION)
+    return build
+
+
+build = build_for("planted_ioi")
 
 
 TASK = Task("planted_ioi", "IOI-like: the name S2 does not repeat; negatives name a third C; metric logit(IO) - logit(S)",

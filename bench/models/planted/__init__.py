@@ -44,6 +44,8 @@ MODELS: list[Planted] = [
     Planted("planted-frac", "frac", "tracr's frac_prevs (running fraction of x) planted by SIIT; 2 layers x 4 heads + MLPs"),
     Planted("planted-reverse", "reverse", "tracr's reverse (length, opposite index, copy) planted by SIIT; 2 layers x "
             "4 heads + MLPs"),
+    Planted("planted-ioi-32", "ioi32", "IOI-like circuit with several heads per role (2 duplicate-token, 2 "
+            "S-inhibition, 3 name movers, one MLP) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
     Planted("planted-induction", "induction", "induction (previous-token + induction head) planted by SIIT among "
             "16 heads; 2 layers x 8 heads, attention only"),
 ]
