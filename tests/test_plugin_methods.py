@@ -3,7 +3,7 @@
 `cdbench list`, `cdbench run --method` and `pytest --benchmark`; broken plug-ins are one line each."""
 import pandas as pd
 
-from plugin_support import dist_info, pytest_ids, run
+from plugin_support import PLANTED, dist_info, pytest_ids, run
 
 TOY = '''
 from dataclasses import dataclass
@@ -64,7 +64,7 @@ def test_an_installed_plugin_method_is_listed_run_and_benchmarked(tmp_path):
     assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
     ids = pytest_ids(collected.stdout)
     toy = [i for i in ids if "toy_zero_label" in i]
-    assert len(toy) == 8 and all(i.startswith("bench/comparison/suite.py::test_cell[toy_zero_label-planted_") for i in toy)
+    assert len(toy) == 2 * len(PLANTED) and all(i.startswith("bench/comparison/suite.py::test_cell[toy_zero_label-planted_") for i in toy)
     one = run(tmp_path, "-m", "pytest", "--benchmark", "-k", "toy_zero_label-planted_frac-planted-frac-s0",
               "-p", "no:cacheprovider", paths=paths)
     assert one.returncode == 0, one.stdout[-3000:]

@@ -61,13 +61,13 @@ def test_full_is_every_run_of_the_reproduction_script(tmp_path):
 
 
 def test_a_registered_method_becomes_cells_in_every_profile(monkeypatch):
-    """One registry entry, no other edit: the new method is in ci (2 seeds x 4 tasks), default (3 x 4) and
+    """One registry entry, no other edit: the new method is in ci (2 seeds x each planted task), default (3 x each) and
     full (every run of the script's fast list)."""
     toy = dataclasses.replace(METHODS["random"], key="toy_new_method", description="a stand-in")
     monkeypatch.setitem(METHODS, "toy_new_method", toy)
     count = lambda p: sum(c.spec.method == "toy_new_method" for c in cells(p))  # noqa: E731
-    assert count("ci") == 8 and count("default") == 12
+    assert count("ci") == 2 * len(PLANTED) and count("default") == 3 * len(PLANTED)
     full_fast_lines = [a for a in profile_argvs("full") if "toy_new_method" in ",".join(a)]
     # the planted 5-seed run, the same on planted-induction's siit.v1, and the tracr/induction 3-seed run
     assert len(full_fast_lines) == 3
-    assert count("full") == 4 * 5 + 5 + 3 * 3
+    assert count("full") == len(PLANTED) * 5 + 5 + 3 * 3
