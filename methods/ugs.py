@@ -56,13 +56,13 @@ class Config:
             raise ValueError("lamb must be >= 0 and lr > 0")
         if self.node_reg is not None and not self.node_reg >= 0:
             raise ValueError("node_reg must be >= 0 (or none: MIB's min(lamb / 2, 2e-4))")
+        if min(self.n_samples, self.batch_size, self.steps) < 1 or not self.clip > 0:
+            raise ValueError("n_samples, batch_size and steps must be at least 1, clip positive")
 
     @property
     def node_weight(self) -> float:
         """The node regulariser's weight as used: ``node_reg``, or MIB's min(lamb / 2, 2e-4)."""
         return min(0.5 * self.lamb, 2e-4) if self.node_reg is None else self.node_reg
-        if min(self.n_samples, self.batch_size, self.steps) < 1 or not self.clip > 0:
-            raise ValueError("n_samples, batch_size and steps must be at least 1, clip positive")
 
 
 def sample_mask(theta: torch.Tensor, unif: torch.Tensor, reweight: bool = True) -> torch.Tensor:
@@ -112,18 +112,23 @@ class DanglingFilter:
         return kept & live_in[:, self.src]
 
 
-def node_complexity(graph, p: torch.Tensor) -> torch.Tensor:
+class NodeTerm:
     """MIB's node term: sum over heads of tanh(2 s / (L H)) * L H / 2, s a head's summed keep probability
-    ``p`` (additive-edge order) over its incoming edges on every port and its outgoing edges."""
-    heads = graph.node_index
-    edges = [graph.edges[i] for i in graph.additive]
-    s = torch.zeros(len(heads), dtype=p.dtype, device=p.device)
-    for end in ("sender", "receiver"):
-        idx = [(k, heads[getattr(e, end)]) for k, e in enumerate(edges) if getattr(e, end) in heads]
-        k, h = (torch.tensor(v, device=p.device) for v in zip(*idx))
-        s = s.index_add(0, h, p[k])
-    size = graph.n_layers * graph.n_heads
-    return (torch.tanh(2 * s / size) * size / 2).sum()
+    over its incoming edges on every port and its outgoing edges (which edges touch which head: once)."""
+
+    def __init__(self, graph):
+        heads = graph.node_index
+        edges = [graph.edges[i] for i in graph.additive]
+        pairs = [(k, heads[end]) for k, e in enumerate(edges) for end in (e.sender, e.receiver) if end in heads]
+        self.edge, self.head = (torch.tensor(v) for v in zip(*pairs))
+        self.n_heads = len(heads)
+        self.size = graph.n_layers * graph.n_heads
+
+    def __call__(self, p: torch.Tensor) -> torch.Tensor:
+        """``p`` in additive-edge order -> the term (differentiable in ``p``)."""
+        s = torch.zeros(self.n_heads, dtype=p.dtype, device=p.device)
+        s = s.index_add(0, self.head.to(p.device), p[self.edge.to(p.device)])
+        return (torch.tanh(2 * s / self.size) * self.size / 2).sum()
 
 
 class MaskedForward:
@@ -184,6 +189,7 @@ def ugs_scores(model: "HookedTransformer", prompts: TaskPrompts, config: Config,
     graph = fwd.graph
     additive = torch.tensor(graph.additive)
     dangling = DanglingFilter(graph) if config.prune_dangling else None
+    node_term = NodeTerm(graph) if config.node_weight else None
     theta = torch.full((len(additive),), config.init, device=cfg.device, requires_grad=True)
     opt = torch.optim.AdamW([theta], lr=config.lr, betas=(0.9, 0.995), weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
@@ -209,8 +215,8 @@ def ugs_scores(model: "HookedTransformer", prompts: TaskPrompts, config: Config,
             batch = type(clean)(tokens, clean.lengths.repeat(reps))
             logits = fwd.logits(tokens, corrupt_acts.repeat(reps, 1, 1, 1), full)
             loss = _loss(last_logits(logits, batch), target.repeat(reps, 1), numeric) + config.lamb * theta.sigmoid().sum()
-            if config.node_weight:
-                loss = loss + config.node_weight * node_complexity(graph, theta.sigmoid())
+            if node_term is not None:
+                loss = loss + config.node_weight * node_term(theta.sigmoid())
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_([theta], config.clip)

@@ -146,7 +146,7 @@ def test_ugs_node_regulariser_by_hand():
 
     graph = CircuitGraph(2, 1, True)
     p = torch.full((len(graph.additive),), 0.1)
-    assert float(ugs.node_complexity(graph, p)) == pytest.approx(2 * math.tanh(0.7), abs=1e-6)
+    assert float(ugs.NodeTerm(graph)(p)) == pytest.approx(2 * math.tanh(0.7), abs=1e-6)
     assert ugs.Config().node_weight == 2e-4 and ugs.Config(lamb=1e-4).node_weight == 5e-5
 
 
@@ -196,3 +196,9 @@ def test_eap_ig_activations_at_one_step_equals_eap_on_edges_into_the_output(mlp_
     assert torch.allclose(ours[into_output], ref[into_output], atol=1e-5)
     into_head = torch.tensor(incoming("0.0", "v"))
     assert not torch.allclose(ours[into_head], ref[into_head], atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [dict(steps=0), dict(n_samples=0), dict(batch_size=0), dict(clip=0.0), dict(node_reg=-1e-4)])
+def test_ugs_settings_out_of_range_are_rejected(bad):
+    with pytest.raises(ValueError):
+        ugs.Config(**bad)
