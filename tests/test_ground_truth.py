@@ -132,7 +132,10 @@ PLANTED_COUNTS = {"planted_ioi": 10 + 7 + 4 + 3 + 4 + 9, "planted_reverse": 7 + 
                   "planted_induction": 6 + 3 + 2 + 6,
                   # 7 heads, m2: 22 from INPUT; layer-0 heads into layer 1's (12), layer 3's (18) and m2 (2),
                   # layer-1 heads into layer 3's (18) and m2 (2), m2 into layer 3's (9); 8 outputs; 21 internal
-                  "planted_ioi_32": 22 + 12 + 18 + 2 + 18 + 2 + 9 + 8 + 21}
+                  "planted_ioi_32": 22 + 12 + 18 + 2 + 18 + 2 + 9 + 8 + 21,
+                  # 4 layer-0 heads, m1, m2: 14 from INPUT; the heads into m1 and m2 (8), m1 into m2; 6 outputs;
+                  # 12 internal (no edges among heads of one layer)
+                  "planted_greater_32": 14 + 8 + 1 + 6 + 12}
 
 
 def test_planted_and_tracr_edges_match_hand_written_expectations():
@@ -171,9 +174,18 @@ PLANTED_IOI_32_V2 = ({("INPUT", h, p) for h in _DUP for p in "qkv"} | {(d, s, "v
                      | {(h, h, "v") for h in _SINH} | {(h, h, p) for h in _NM for p in "qv"})
 
 
+# planted-greater-32 (FIRST: 0.3, 0.6; SECOND: 0.1, 0.4; DIFF: m1; LATER: m2): each mover reads its year
+# from the embeddings (on q, k and v: the recipe names no port) into m1, m1 into m2, m2 writes the answer;
+# the movers' internal edges on the three ports.
+_MOVERS = ("0.1", "0.3", "0.4", "0.6")
+PLANTED_GREATER_32_V2 = ({("INPUT", h, p) for h in _MOVERS for p in "qkv"} | {(h, h, p) for h in _MOVERS for p in "qkv"}
+                         | {(h, "m1", "in") for h in _MOVERS} | {("m1", "m2", "in"), ("m2", "OUTPUT", "out")})
+
+
 @pytest.mark.parametrize("task, model, want", [("planted_ioi", "planted-ioi", PLANTED_IOI_V2),
-                                               ("planted_ioi_32", "planted-ioi-32", PLANTED_IOI_32_V2)])
-def test_planted_ioi_v2_is_the_high_level_models_edges(task, model, want):
+                                               ("planted_ioi_32", "planted-ioi-32", PLANTED_IOI_32_V2),
+                                               ("planted_greater_32", "planted-greater-32", PLANTED_GREATER_32_V2)])
+def test_planted_v2_is_the_high_level_models_edges(task, model, want):
     from bench.models.registry import get_spec
 
     got = {(e.sender, e.receiver, e.port) for e in load(task, "siit.v2", get_spec(model).graph).edges}

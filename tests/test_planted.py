@@ -59,7 +59,8 @@ NODE_FAILS = {"planted_ioi": "keeps 1.18 of the metric from the negatives",
 EDGE_FAILS = {"planted_ioi": "siit.v2's edges keep 0.26 from the negatives, -0.03 from other inputs",
               "planted_reverse": "siit.v2's edges keep -0.99 from the negatives, 0.03 from other inputs",
               "planted_frac": "siit.v2's edges keep 0.80 from the negatives",
-              "planted_ioi_32": "siit.v2's edges keep 0.01 from other inputs; INPUT -> name_mover [v] moves nothing"}
+              "planted_ioi_32": "siit.v2's edges keep 0.01 from other inputs; INPUT -> name_mover [v] moves nothing",
+              "planted_greater_32": "siit.v2's edges keep 0.45 from the negatives, 0.70 from other inputs"}
 
 
 def _known(fails: dict[str, str]) -> list:

@@ -46,6 +46,8 @@ MODELS: list[Planted] = [
             "4 heads + MLPs"),
     Planted("planted-ioi-32", "ioi32", "IOI-like circuit with several heads per role (2 duplicate-token, 2 "
             "S-inhibition, 3 name movers, one MLP) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
+    Planted("planted-greater-32", "greater32", "greater-than-like comparison (2 + 2 year-mover heads, two MLPs "
+            "computing the answer) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
     Planted("planted-induction", "induction", "induction (previous-token + induction head) planted by SIIT among "
             "16 heads; 2 layers x 8 heads, attention only"),
 ]
