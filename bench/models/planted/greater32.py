@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources
+from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources, two_back_targets
 
 N_YEARS, N_FILL = 30, 20
 BOS = 0
@@ -56,7 +56,7 @@ class HighLevel(IndependentSources):
         pick = torch.argsort(torch.rand(n, N_YEARS, generator=gen), dim=1)[:, :2]  # two different years
         a, b = YEARS[pick[:, 0]], YEARS[pick[:, 1]]
         toks[:, 0], toks[:, POS_A], toks[:, POS_B], toks[:, POS_END] = BOS, a, b, END
-        return Batch(toks, self._labels(toks, a, b), _distract(toks), {"a": a, "b": b})
+        return Batch(toks, self._labels(toks, a, b), two_back_targets(toks, POS_END), {"a": a, "b": b})
 
     @staticmethod
     def _labels(toks: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -73,13 +73,6 @@ class HighLevel(IndependentSources):
         else:  # DIFF and LATER: the source's comparison
             a, b = source.state["a"], source.state["b"]
         return self._labels(base.tokens, a, b)
-
-
-def _distract(toks: torch.Tensor) -> torch.Tensor:
-    """At every position but END and the one before it: predict the token two places back."""
-    out = torch.full_like(toks, IGNORE)
-    out[:, 2:POS_END - 1] = toks[:, : POS_END - 3]
-    return out
 
 
 def correct_and_wrong(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

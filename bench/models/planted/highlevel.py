@@ -12,6 +12,14 @@ import torch
 IGNORE = -100
 
 
+def two_back_targets(toks: torch.Tensor, end: int) -> torch.Tensor:
+    """Distractor labels: from position 2 up to two before ``end``, the token two places back; IGNORE at the
+    rest (so the position before END and END itself carry no distractor target)."""
+    out = torch.full_like(toks, IGNORE)
+    out[:, 2:end - 1] = toks[:, : end - 3]
+    return out
+
+
 @dataclass
 class Batch:
     """Inputs and labels. ``labels``: per-position targets on the task positions (IGNORE elsewhere; float

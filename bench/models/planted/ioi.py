@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from bench.models.planted import MODELS
-from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources
+from bench.models.planted.highlevel import IGNORE, Batch, IndependentSources, two_back_targets
 
 N_NAMES, N_FILL = 20, 20
 BOS, END = 0, 1 + N_NAMES + N_FILL
@@ -55,7 +55,8 @@ class HighLevel(IndependentSources):
         toks[:, 0], toks[:, POS_A], toks[:, POS_B], toks[:, POS_END] = BOS, a, b, END
         toks[:, POS_S2] = torch.where(abba, b, a)
         d = torch.where(abba, POS_B, POS_A)  # where the repeated name first stood
-        return Batch(toks, self._labels(toks, d), _distract(toks), {"d": d, "io": torch.where(abba, a, b)})
+        return Batch(toks, self._labels(toks, d), two_back_targets(toks, POS_END),
+                     {"d": d, "io": torch.where(abba, a, b)})
 
     @staticmethod
     def _labels(toks: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -69,13 +70,6 @@ class HighLevel(IndependentSources):
             labels[:, POS_END] = source.state["io"]
             return labels
         return self._labels(base.tokens, source.state["d"])  # DUP, SINH and TARGET all carry d
-
-
-def _distract(toks: torch.Tensor) -> torch.Tensor:
-    """At every position but END and the one before it: predict the token two places back."""
-    out = torch.full_like(toks, IGNORE)
-    out[:, 2:POS_END - 1] = toks[:, : POS_END - 3]
-    return out
 
 
 def metric(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
