@@ -135,7 +135,10 @@ PLANTED_COUNTS = {"planted_ioi": 10 + 7 + 4 + 3 + 4 + 9, "planted_reverse": 7 + 
                   "planted_ioi_32": 22 + 12 + 18 + 2 + 18 + 2 + 9 + 8 + 21,
                   # 4 layer-0 heads, m1, m2: 14 from INPUT; the heads into m1 and m2 (8), m1 into m2; 6 outputs;
                   # 12 internal (no edges among heads of one layer)
-                  "planted_greater_32": 14 + 8 + 1 + 6 + 12}
+                  "planted_greater_32": 14 + 8 + 1 + 6 + 12,
+                  # 7 heads, attention only (0.1, 0.2, 0.5, 0.6; 3.0, 3.3, 3.6): 21 from INPUT; the four layer-0
+                  # heads into the three layer-3 ones (36); 7 outputs; 21 internal
+                  "planted_docstring_32": 21 + 36 + 7 + 21}
 
 
 def test_planted_and_tracr_edges_match_hand_written_expectations():
@@ -182,7 +185,17 @@ PLANTED_GREATER_32_V2 = ({("INPUT", h, p) for h in _MOVERS for p in "qkv"} | {(h
                          | {(h, "m1", "in") for h in _MOVERS} | {("m1", "m2", "in"), ("m2", "OUTPUT", "out")})
 
 
+# planted-docstring-32 (PREV: 0.2, 0.5; LAST: 0.1, 0.6; ARG: 3.0, 3.3, 3.6): PREV and LAST copy a token found by
+# position (v), ARG matches LAST (q) against PREV (k) and copies the argument from the embeddings (v), and
+# writes the answer; the internal edge of each receiving port.
+_PREV, _LAST, _ARG = ("0.2", "0.5"), ("0.1", "0.6"), ("3.0", "3.3", "3.6")
+PLANTED_DOCSTRING_32_V2 = ({("INPUT", h, "v") for h in _PREV + _LAST + _ARG} | {(p, a, "k") for p in _PREV for a in _ARG}
+                           | {(last, a, "q") for last in _LAST for a in _ARG} | {(a, "OUTPUT", "out") for a in _ARG}
+                           | {(h, h, "v") for h in _PREV + _LAST + _ARG} | {(a, a, p) for a in _ARG for p in "qk"})
+
+
 @pytest.mark.parametrize("task, model, want", [("planted_ioi", "planted-ioi", PLANTED_IOI_V2),
+                                               ("planted_docstring_32", "planted-docstring-32", PLANTED_DOCSTRING_32_V2),
                                                ("planted_ioi_32", "planted-ioi-32", PLANTED_IOI_32_V2),
                                                ("planted_greater_32", "planted-greater-32", PLANTED_GREATER_32_V2)])
 def test_planted_v2_is_the_high_level_models_edges(task, model, want):

@@ -60,7 +60,9 @@ EDGE_FAILS = {"planted_ioi": "siit.v2's edges keep 0.26 from the negatives, -0.0
               "planted_reverse": "siit.v2's edges keep -0.99 from the negatives, 0.03 from other inputs",
               "planted_frac": "siit.v2's edges keep 0.80 from the negatives",
               "planted_ioi_32": "siit.v2's edges keep 0.01 from other inputs; INPUT -> name_mover [v] moves nothing",
-              "planted_greater_32": "siit.v2's edges keep 0.45 from the negatives, 0.70 from other inputs"}
+              "planted_greater_32": "siit.v2's edges keep 0.45 from the negatives, 0.70 from other inputs",
+              "planted_docstring_32": "siit.v2's edges keep -0.10 from the negatives, -0.22 from other inputs; "
+                                      "INPUT -> argument_mover [v] moves nothing"}
 
 
 def _known(fails: dict[str, str]) -> list:
@@ -167,6 +169,23 @@ def test_interchanges_hold_on_fresh_pairs(planted):
     gen = torch.Generator().manual_seed(12345)
     iia = interchange_accuracy(model, rec.high_level(), rec.component_mapping, gen, 200)
     assert min(iia.values()) >= 0.9, iia  # every variable, all its components swapped together
+
+
+def test_docstring32_readout_labels_are_the_previous_argument_and_x():
+    """The training's readout labels (planted-docstring-32's PREV and LAST where they live) are, read off the
+    prompt by hand: the token one position back at signature slots 1-4, and the name on the last :param line."""
+    from bench.models.planted import docstring32 as world
+
+    batch = world.HighLevel().sample(torch.Generator().manual_seed(3), 64)
+    labels = world.HighLevel().readouts(batch)
+    toks = batch.tokens
+    for row in range(len(toks)):
+        prev = {p: int(labels["PREV"][row, p]) for p in range(toks.shape[1]) if labels["PREV"][row, p] >= 0}
+        signature = [p for p in range(toks.shape[1]) if int(toks[row, p]) in world.NAMES.tolist()][:world.N_ARGS]
+        assert sorted(prev) == signature[1:]  # the four slots after the first, nowhere else
+        assert all(v == int(toks[row, p - 1]) for p, v in prev.items())
+        assert int(labels["LAST"][row, world.POS_END]) == int(toks[row, world.POS_PARAM1 + 1])
+        assert (labels["LAST"][row] >= 0).sum() == 1
 
 
 def test_tasks_fit_their_models():

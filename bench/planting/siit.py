@@ -38,6 +38,12 @@ def component_hook(component: str) -> tuple[str, int | None]:
     return f"blocks.{layer}.attn.hook_z", int(head)
 
 
+def variable_positions(hl: HighLevel, variable: str) -> list[int] | None:
+    """The positions where a high-level variable lives (``hl.positions``), which its interchanges patch; None:
+    every position."""
+    return getattr(hl, "positions", {}).get(variable)
+
+
 def all_components(cfg) -> list[str]:
     heads = [f"{layer}.{h}" for layer in range(cfg.n_layers) for h in range(cfg.n_heads)]
     return heads + ([] if cfg.attn_only else [f"m{layer}" for layer in range(cfg.n_layers)])
@@ -75,20 +81,22 @@ def _source_activations(model, source: torch.Tensor, swap: list[str], other: tor
 
 def run_patched_rows(model, tokens: torch.Tensor, patches: dict[str, tuple[slice, torch.Tensor]],
                      extra_hooks: list | None = None) -> torch.Tensor:
-    """Logits with each component in ``patches`` replaced, on its rows of the batch only, by the given activation
-    (``extra_hooks``: further forward hooks, e.g. an edge-level ablation on other rows)."""
-    by_hook: dict[str, list[tuple[int | None, slice, torch.Tensor]]] = {}
-    for comp, (rows, act) in patches.items():
+    """Logits with each component in ``patches`` replaced, on its rows of the batch only (and, where a third item
+    lists them, on those positions only), by the given activation (``extra_hooks``: further forward hooks, e.g.
+    an edge-level ablation on other rows)."""
+    by_hook: dict[str, list[tuple[int | None, slice, torch.Tensor, list[int] | None]]] = {}
+    for comp, (rows, act, *positions) in patches.items():
         name, head = component_hook(comp)
-        by_hook.setdefault(name, []).append((head, rows, act))
+        by_hook.setdefault(name, []).append((head, rows, act, positions[0] if positions else None))
 
     def hook(x: torch.Tensor, hook) -> torch.Tensor:
         x = x.clone()
-        for head, rows, act in by_hook[hook.name]:
+        for head, rows, act, positions in by_hook[hook.name]:
+            pos = slice(None) if positions is None else torch.tensor(positions)
             if head is None:
-                x[rows] = act
+                x[rows, pos] = act[:, pos]
             else:
-                x[rows, :, head] = act
+                x[rows, pos, head] = act[:, pos]
         return x
 
     return model.run_with_hooks(tokens, fwd_hooks=[(n, hook) for n in by_hook] + list(extra_hooks or []))
@@ -122,6 +130,12 @@ class Weights:
     edge_strict: float = 0.0  # weight of the edge-level strict loss: every edge outside the ground truth's
     # edges patched from the strict source at once, the output must still match the base label
     edge_rows: int = 32  # the edge-level strict loss's rows a step (the first of the batch)
+    circuit_first: float = 0.0  # the share of steps, first, trained with every unmapped component zero-ablated,
+    # and each mapped one outside its variable's positions (no distractor loss): the circuit learns the task, each
+    # role in its place, before any other component can
+    iit_first: bool = True  # whether the interchange loss is on during those first steps
+    readout: float = 0.0  # weight of the readout loss: each variable that ``hl.readouts`` labels, read through
+    # the unembedding from its components' summed output, must give the variable's value where it is labelled
 
 
 def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch: int, lr: float, seed: int,
@@ -145,7 +159,31 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * s / steps)))
     t0 = time.perf_counter()
     bar = tqdm(range(steps), desc=f"SIIT {model.cfg.model_name}", mininterval=2)
+    first = int(weights.circuit_first * steps)
+    read: dict[str, torch.Tensor] = {}  # the z of each layer holding a read-out component, this step's run
+    read_layers = {component_hook(c)[0] for v in (hl.readouts(hl.sample(torch.Generator(), 1)) if weights.readout else {})
+                   for c in mapping[v]}
+    read_hooks = [(name, lambda z, hook: read.__setitem__(hook.name, z)) for name in sorted(read_layers)]
+    if first:  # the circuit alone, each mapped component only at its variable's positions
+        _zero_ablate(model, {**{c: [] for c in unmapped},
+                             **{c: variable_positions(hl, v) for v, comps in mapping.items() for c in comps
+                                if variable_positions(hl, v) is not None}})
     for step in bar:
+        if first and step == first:
+            model.reset_hooks(including_permanent=True)
+        warm = step < first
+        if warm and not weights.iit_first:  # the circuit alone on the behaviour loss: one pass a step
+            base = hl.sample(gen, batch)
+            loss_b = task_loss(model.run_with_hooks(base.tokens, fwd_hooks=read_hooks), base.labels, hl.numeric)
+            loss_r = _readout_loss(model, hl, base, mapping, read, len(base.tokens)) if read_hooks else 0.0
+            opt.zero_grad(set_to_none=True)
+            (loss_b + weights.readout * loss_r).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if step % log_every == 0:
+                bar.set_postfix(b=f"{loss_b.item():.3f}")
+            continue
         base = hl.sample(gen, batch)
         source = hl.source(base, gen)
         # strictness resamples from independent inputs, whatever inputs the interchanges need
@@ -164,9 +202,11 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
         # the plain, interchanged and strictly ablated runs of the base (and the edge-level strict run) as one
         # batch: the same losses, one pass through the model (per-example computation: rows do not interact)
         n = len(base.tokens)
-        patches = {c: (slice(n, 2 * n), src_acts[c]) for c in swap}
+        where = None if whole else variable_positions(hl, var)
+        patches = {c: (slice(n, 2 * n), src_acts[c], where) for c in swap}
         patches.update({c: (slice(2 * n, 3 * n), other_acts[c]) for c in chosen})
-        logits_all = run_patched_rows(model, base.tokens.repeat(3, *([1] * (base.tokens.dim() - 1))), patches)
+        logits_all = run_patched_rows(model, base.tokens.repeat(3, *([1] * (base.tokens.dim() - 1))), patches,
+                                      extra_hooks=read_hooks)
         logits, logits_i, logits_s = logits_all[:n], logits_all[n:2 * n], logits_all[2 * n:]
         if edge_ablation:  # a separate pass on the first rows: TransformerLens's per-head inputs cost ~5x a pass
             m = min(n, weights.edge_rows)
@@ -184,8 +224,10 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
         loss_i = task_loss(logits_i, iit_labels, hl.numeric)
         loss_s = task_loss(logits_s, base.labels, hl.numeric) if chosen else logits.sum() * 0
         ramp = min(1.0, step / (weights.strict_warmup * steps)) if weights.strict_warmup > 0 else 1.0
-        loss = (weights.behaviour * loss_b + weights.iit * loss_i + ramp * weights.strict * loss_s
-                + weights.distract * loss_d + ramp * weights.edge_strict * loss_e)
+        loss_r = _readout_loss(model, hl, base, mapping, read, n) if read_hooks else 0.0
+        loss = (weights.readout * loss_r + weights.behaviour * loss_b + (weights.iit_first or not warm) * weights.iit * loss_i
+                + ramp * weights.strict * loss_s + (not warm) * weights.distract * loss_d
+                + ramp * weights.edge_strict * loss_e)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -196,6 +238,43 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
                             e=f"{loss_e.item():.3f}", d=f"{loss_d.item():.3f}")
     return {"seed": seed, "steps": steps, "batch": batch, "lr": lr, "train_seconds": round(time.perf_counter() - t0, 1),
             "loss_weights": weights.__dict__}
+
+
+def _readout_loss(model, hl: HighLevel, base: Batch, mapping: dict[str, list[str]], read: dict[str, torch.Tensor],
+                  n: int) -> torch.Tensor:
+    """Cross-entropy of each read-out variable's value from its components' summed output (first ``n`` rows of
+    this step's run) through the unembedding, at the positions ``hl.readouts`` labels; the mean over variables."""
+    losses = []
+    for var, labels in hl.readouts(base).items():
+        out = 0
+        for comp in mapping[var]:
+            name, head = component_hook(comp)
+            out = out + read[name][:n, :, head] @ model.W_O[int(comp.split(".")[0]), head]
+        mask = labels != IGNORE
+        losses.append(F.cross_entropy((out @ model.W_U + model.b_U)[mask], labels[mask]))
+    return sum(losses) / len(losses)
+
+
+def _zero_ablate(model, components: dict[str, list[int] | None]) -> None:
+    """Permanent hooks (until ``reset_hooks``) that zero each component's activation in every run, at every
+    position but the listed ones (None: every position)."""
+    by_hook: dict[str, list[tuple[int | None, list[int] | None]]] = {}
+    for comp, keep in components.items():
+        name, head = component_hook(comp)
+        by_hook.setdefault(name, []).append((head, keep))
+    for name, entries in by_hook.items():
+        def hook(x: torch.Tensor, hook, entries=entries) -> torch.Tensor:
+            x = x.clone()
+            for head, keep in entries:
+                off = torch.ones(x.shape[1], dtype=torch.bool)
+                if keep is not None:
+                    off[keep] = False
+                if head is None:
+                    x[:, off] = 0
+                else:
+                    x[:, off, head] = 0
+            return x
+        model.add_hook(name, hook, is_permanent=True)
 
 
 def _correct(logits: torch.Tensor, labels: torch.Tensor, numeric: bool, tol: float) -> tuple[int, int]:
@@ -216,15 +295,17 @@ def accuracy(model, hl: HighLevel, gen: torch.Generator, n: int, tol: float = 0.
 @torch.no_grad()
 def interchange_accuracy(model, hl: HighLevel, mapping: dict[str, list[str]], gen: torch.Generator, n: int,
                          tol: float = 0.05) -> dict[str, float]:
-    """Per variable (all its components patched at once): the fraction of held-out (base, source) pairs on
-    which the patched model's output is the high-level model's output under the same intervention (on
+    """Per variable (all its components patched at once, at the variable's positions): the fraction of
+    held-out (base, source) pairs on which the patched model's output is the high-level model's output under the same intervention (on
     positions where it is defined)."""
     out = {}
     for var, comps in mapping.items():
         base = hl.sample(gen, n)
         source = hl.source(base, gen)
         acts = cache(model, source.tokens, list(comps))
-        right, total = _correct(run_patched(model, base.tokens, acts), hl.intervene(base, source, var), hl.numeric, tol)
+        where = variable_positions(hl, var)
+        patched = run_patched_rows(model, base.tokens, {c: (slice(None), a, where) for c, a in acts.items()})
+        right, total = _correct(patched, hl.intervene(base, source, var), hl.numeric, tol)
         out[var] = right / max(total, 1)
     return out
 

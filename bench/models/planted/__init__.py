@@ -48,6 +48,8 @@ MODELS: list[Planted] = [
             "S-inhibition, 3 name movers, one MLP) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
     Planted("planted-greater-32", "greater32", "greater-than-like comparison (2 + 2 year-mover heads, two MLPs "
             "computing the answer) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
+    Planted("planted-docstring-32", "docstring32", "docstring-like argument copy (2 previous-argument, 2 "
+            "param-mover and 3 argument-mover heads) planted by SIIT among 32 heads; 4 layers x 8 heads, attention only"),
     Planted("planted-induction", "induction", "induction (previous-token + induction head) planted by SIIT among "
             "16 heads; 2 layers x 8 heads, attention only"),
 ]
