@@ -161,8 +161,8 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
     bar = tqdm(range(steps), desc=f"SIIT {model.cfg.model_name}", mininterval=2)
     first = int(weights.circuit_first * steps)
     read: dict[str, torch.Tensor] = {}  # the z of each layer holding a read-out component, this step's run
-    read_layers = {component_hook(c)[0] for v in (hl.readouts(hl.sample(torch.Generator(), 1)) if weights.readout else {})
-                   for c in mapping[v]}
+    read_vars = hl.readouts(hl.sample(torch.Generator(), 1)) if weights.readout else {}  # which variables it labels
+    read_layers = {component_hook(c)[0] for v in read_vars for c in mapping[v]}
     read_hooks = [(name, lambda z, hook: read.__setitem__(hook.name, z)) for name in sorted(read_layers)]
     if first:  # the circuit alone, each mapped component only at its variable's positions
         _zero_ablate(model, {**{c: [] for c in unmapped},
@@ -225,7 +225,8 @@ def train(model, hl: HighLevel, mapping: dict[str, list[str]], steps: int, batch
         loss_s = task_loss(logits_s, base.labels, hl.numeric) if chosen else logits.sum() * 0
         ramp = min(1.0, step / (weights.strict_warmup * steps)) if weights.strict_warmup > 0 else 1.0
         loss_r = _readout_loss(model, hl, base, mapping, read, n) if read_hooks else 0.0
-        loss = (weights.readout * loss_r + weights.behaviour * loss_b + (weights.iit_first or not warm) * weights.iit * loss_i
+        loss = (weights.readout * loss_r + weights.behaviour * loss_b
+                + (weights.iit_first or not warm) * weights.iit * loss_i
                 + ramp * weights.strict * loss_s + (not warm) * weights.distract * loss_d
                 + ramp * weights.edge_strict * loss_e)
         opt.zero_grad(set_to_none=True)
@@ -296,8 +297,8 @@ def accuracy(model, hl: HighLevel, gen: torch.Generator, n: int, tol: float = 0.
 def interchange_accuracy(model, hl: HighLevel, mapping: dict[str, list[str]], gen: torch.Generator, n: int,
                          tol: float = 0.05) -> dict[str, float]:
     """Per variable (all its components patched at once, at the variable's positions): the fraction of
-    held-out (base, source) pairs on which the patched model's output is the high-level model's output under the same intervention (on
-    positions where it is defined)."""
+    held-out (base, source) pairs on which the patched model's output is the high-level model's output under
+    the same intervention (on positions where it is defined)."""
     out = {}
     for var, comps in mapping.items():
         base = hl.sample(gen, n)
