@@ -184,6 +184,18 @@ class TaskPrompts:
         return replace(self, corrupted=negatives, paired=False)
 
 
+def planted_world_prompts(task: str, world, n: int, seed: int, metric: Callable[[object], TaskMetric],
+                          prompt_set: str) -> TaskPrompts:
+    """A planted model's prompts from its own distribution: ``n`` samples of ``world.HighLevel`` (seeded), their
+    negatives by ``world.corrupt``, all at ``world.LENGTH``; ``metric`` maps the clean batch to the task metric."""
+    gen = torch.Generator().manual_seed(seed)
+    clean = world.HighLevel().sample(gen, n)
+    corrupted = world.corrupt(clean, gen)
+    lengths = torch.full((n,), world.LENGTH)
+    return TaskPrompts(task, PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
+                       metric(clean), prompt_set)
+
+
 @dataclass(frozen=True)
 class Task:
     """A registered task: how to build prompts for a loaded model, and the facts that go with it.

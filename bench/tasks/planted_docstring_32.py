@@ -4,22 +4,16 @@ signature argument after x; negatives draw fresh names for the signature and x (
 docstring metric). The prompt distribution is the model's own (bench/models/planted/docstring32.py)."""
 from __future__ import annotations
 
-import torch
-
 from bench.models.planted import docstring32
-from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
+from bench.tasks.base import LogitDiff, Task, TaskPrompts, planted_world_prompts
 
 PROMPT_VERSION = "planted_docstring_32.v1"
 
 
 def build(loaded, n: int, seed: int) -> TaskPrompts:
-    gen = torch.Generator().manual_seed(seed)
-    clean = docstring32.HighLevel().sample(gen, n)
-    corrupted = docstring32.corrupt(clean, gen)
-    lengths = torch.full((n,), docstring32.LENGTH)
-    right, wrong = docstring32.correct_and_wrong(clean)
-    return TaskPrompts("planted_docstring_32", PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
-                       LogitDiff(right, wrong, name="logit_diff_max_wrong"), PROMPT_VERSION)
+    return planted_world_prompts(
+        "planted_docstring_32", docstring32, n, seed,
+        lambda clean: LogitDiff(*docstring32.correct_and_wrong(clean), name="logit_diff_max_wrong"), PROMPT_VERSION)
 
 
 TASK = Task("planted_docstring_32", "docstring-like: the signature argument after the last :param name; random_random "

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
-
 from bench.models.planted import ioi
-from bench.tasks.base import LogitDiff, PromptBatch, Task, TaskPrompts
+from bench.tasks.base import LogitDiff, Task, TaskPrompts, planted_world_prompts
 
 PROMPT_VERSION = "planted_ioi.v1"
 
@@ -16,13 +14,9 @@ PROMPT_VERSION = "planted_ioi.v1"
 def build_for(task: str) -> Callable[[object, int, int], TaskPrompts]:
     """The prompt builder of an IOI-like planted task named ``task`` (planted-ioi's prompt distribution)."""
     def build(loaded, n: int, seed: int) -> TaskPrompts:
-        gen = torch.Generator().manual_seed(seed)
-        clean = ioi.HighLevel().sample(gen, n)
-        corrupted = ioi.corrupt(clean, gen)
-        lengths = torch.full((n,), ioi.LENGTH)
-        metric = LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2])
-        return TaskPrompts(task, PromptBatch(clean.tokens, lengths), PromptBatch(corrupted, lengths.clone()),
-                           metric, PROMPT_VERSION)
+        return planted_world_prompts(task, ioi, n, seed,
+                                     lambda clean: LogitDiff(clean.state["io"], clean.tokens[:, ioi.POS_S2]),
+                                     PROMPT_VERSION)
     return build
 
 
