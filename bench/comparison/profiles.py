@@ -105,7 +105,9 @@ def fast_methods(cost: str = "fast") -> list[str]:
 
 
 def _plan(argv: list[str]) -> list[Cell]:
-    """The cells ``cdbench run ARGV`` would run, planned (and checked) by ``cdbench run``'s own code."""
+    """The cells ``cdbench run ARGV`` would run, planned (and checked) by ``cdbench run``'s own code. A profile
+    is a grid its user named (``--benchmark-profile``), so the size guard against an accidental one
+    (``--large-grid``) is passed; every other check applies."""
     from bench.cli import parser
     from bench.plan import plan_run
 
@@ -113,7 +115,7 @@ def _plan(argv: list[str]) -> list[Cell]:
     with tempfile.TemporaryDirectory(prefix="cdbench-profile-") as tmp:  # planning checks a results path
         plan = plan_run(method=a.method, task=a.task, model=a.model, seeds=a.seeds, seed_start=a.seed_start,
                         n_prompts=a.n_prompts, gt_version=a.gt_version, sets=a.set, device=a.device,
-                        results=Path(tmp) / "results.csv", preset=a.preset)
+                        results=Path(tmp) / "results.csv", preset=a.preset, large_grid=True)
     return [Cell(s, plan.device) for s in plan.specs]
 
 
