@@ -30,8 +30,8 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in [
     MethodSpec("ifr", "information flow routes (Ferrando and Voita 2024), as MIB implements them", ifr.Config, ifr.run,
                edges=True, setting="clean prompts only, L1 proximity normalised over each receiver's senders, mean over positions"),
     MethodSpec("ugs", "uniform gradient sampling of edge masks (Li and Janson 2024), as MIB ran it", ugs.Config, ugs.run,
-               edges=True, setting="counterfactual patching, modified-uniform mask samples; no dangling-edge pruning or "
-                                   "node regulariser", cost="slow"),
+               edges=True, setting="counterfactual patching, modified-uniform mask samples, dangling edges of each sample "
+                                   "pruned, MIB's node regulariser", cost="slow"),
     MethodSpec("acdc", "ACDC via auto-circuit (Conmy et al. 2023)", acdc.Config, acdc.run, edges=True,
                family_settings=acdc.FAMILY_SETTINGS,
                setting="the ACDC paper's per-task tau sweep, all prompts", cost="slow"),

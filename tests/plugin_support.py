@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = ("planted_ioi", "planted_frac", "planted_reverse", "planted_induction", "planted_ioi_32", "planted_greater_32",
-           "planted_docstring_32")
+           "planted_docstring_32", "planted_reverse_32")
 
 
 def dist_info(where: Path, name: str, entry_points_txt: str) -> Path:

@@ -138,7 +138,10 @@ PLANTED_COUNTS = {"planted_ioi": 10 + 7 + 4 + 3 + 4 + 9, "planted_reverse": 7 + 
                   "planted_greater_32": 14 + 8 + 1 + 6 + 12,
                   # 7 heads, attention only (0.1, 0.2, 0.5, 0.6; 3.0, 3.3, 3.6): 21 from INPUT; the four layer-0
                   # heads into the three layer-3 ones (36); 7 outputs; 21 internal
-                  "planted_docstring_32": 21 + 36 + 7 + 21}
+                  "planted_docstring_32": 21 + 36 + 7 + 21,
+                  # 5 heads (0.2, 0.5; 2.1, 2.4, 2.6), m1: 16 from INPUT; the layer-0 heads into m1 (2) and into the
+                  # layer-2 heads (18), m1 into the layer-2 heads (9); 6 outputs; 15 internal
+                  "planted_reverse_32": 16 + 2 + 18 + 9 + 6 + 15}
 
 
 def test_planted_and_tracr_edges_match_hand_written_expectations():
@@ -194,7 +197,17 @@ PLANTED_DOCSTRING_32_V2 = ({("INPUT", h, "v") for h in _PREV + _LAST + _ARG} | {
                            | {(h, h, "v") for h in _PREV + _LAST + _ARG} | {(a, a, p) for a in _ARG for p in "qk"})
 
 
+# planted-reverse-32 (LEN: 0.2, 0.5; TARGET: m1; REV: 2.1, 2.4, 2.6), planted-reverse's high-level edges: the
+# length heads read the tokens on every port into m1, the copying heads attend where m1 points (q) and copy
+# the token from the embeddings (v), and write the answer; the internal edge of each receiving port.
+_LEN, _REV = ("0.2", "0.5"), ("2.1", "2.4", "2.6")
+PLANTED_REVERSE_32_V2 = ({("INPUT", h, p) for h in _LEN for p in "qkv"} | {(h, h, p) for h in _LEN for p in "qkv"}
+                         | {(h, "m1", "in") for h in _LEN} | {("m1", r, "q") for r in _REV} | {("INPUT", r, "v") for r in _REV}
+                         | {(r, r, p) for r in _REV for p in "qv"} | {(r, "OUTPUT", "out") for r in _REV})
+
+
 @pytest.mark.parametrize("task, model, want", [("planted_ioi", "planted-ioi", PLANTED_IOI_V2),
+                                               ("planted_reverse_32", "planted-reverse-32", PLANTED_REVERSE_32_V2),
                                                ("planted_docstring_32", "planted-docstring-32", PLANTED_DOCSTRING_32_V2),
                                                ("planted_ioi_32", "planted-ioi-32", PLANTED_IOI_32_V2),
                                                ("planted_greater_32", "planted-greater-32", PLANTED_GREATER_32_V2)])

@@ -62,7 +62,9 @@ EDGE_FAILS = {"planted_ioi": "siit.v2's edges keep 0.26 from the negatives, -0.0
               "planted_ioi_32": "siit.v2's edges keep 0.01 from other inputs; INPUT -> name_mover [v] moves nothing",
               "planted_greater_32": "siit.v2's edges keep 0.45 from the negatives, 0.70 from other inputs",
               "planted_docstring_32": "siit.v2's edges keep -0.10 from the negatives, -0.22 from other inputs; "
-                                      "INPUT -> argument_mover [v] moves nothing"}
+                                      "INPUT -> argument_mover [v] moves nothing",
+              "planted_reverse_32": "siit.v2's edges keep -1.00 from the negatives, -0.01 from other inputs; "
+                                    "INPUT -> reverse [v] moves nothing"}
 
 
 def _known(fails: dict[str, str]) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bench.planting.recipe  # noqa: E402,F401  first, so that loading it later cannot rebind `recipe` below
 
-RECIPES = ("ioi", "frac", "reverse", "induction", "ioi32", "greater32", "docstring32")
+RECIPES = ("ioi", "frac", "reverse", "induction", "ioi32", "greater32", "docstring32", "reverse32")
 
 
 def recipe(name: str):

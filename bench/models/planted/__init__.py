@@ -50,6 +50,8 @@ MODELS: list[Planted] = [
             "computing the answer) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
     Planted("planted-docstring-32", "docstring32", "docstring-like argument copy (2 previous-argument, 2 "
             "param-mover and 3 argument-mover heads) planted by SIIT among 32 heads; 4 layers x 8 heads, attention only"),
+    Planted("planted-reverse-32", "reverse32", "tracr's reverse (2 length heads, an MLP computing the opposite "
+            "index, 3 copying heads) planted by SIIT among 32 heads; 4 layers x 8 heads + MLPs"),
     Planted("planted-induction", "induction", "induction (previous-token + induction head) planted by SIIT among "
             "16 heads; 2 layers x 8 heads, attention only"),
 ]
