@@ -12,17 +12,15 @@ moves nothing, so the copying heads read the token through other components, and
 is siit.v1."""
 from __future__ import annotations
 
-from bench.models.planted.reverse32 import HighLevel, PLANTED, config, corrupt, metric
-from bench.planting.recipe import Recipe
+from dataclasses import replace
+
+from bench.models.planted.reverse32 import PLANTED, config
 from bench.planting.reverse import RECIPE as SMALL
-from bench.planting.siit import Weights
 
 GROUPS = {"length": ["0.2", "0.5"], "target": ["m1"], "reverse": ["2.1", "2.4", "2.6"]}
-RECIPE = Recipe(
-    planted=PLANTED, config=config, high_level=HighLevel, mapping=SMALL.mapping,
-    causal_edges=SMALL.causal_edges,  # the same high-level model, so the same high-level edges (see planted-reverse's)
-    groups=GROUPS, metric=metric, corrupt=corrupt, task="planted_reverse_32",
-    source="cdbench: planted by SIIT (bench/models/planted/reverse32.py); high-level model tracr's make_reverse "
-           "(Lindner et al. 2023), with the output after the input so a causal model can produce it",
-    steps=6000, batch=128, lr=2e-3,
-    weights=Weights(iit=2.0, strict=3.0, distract=0.2, strict_warmup=0.3, circuit_swap=0.25, negatives=0.5))
+# planted-reverse's recipe (high-level model, mapping, causal edges, metric, negatives, schedule, loss weights)
+# on the larger architecture, with its own groups and strictness from the negatives on half the rows
+RECIPE = replace(
+    SMALL, planted=PLANTED, config=config, groups=GROUPS, task="planted_reverse_32",
+    source=SMALL.source.replace("bench/models/planted/reverse.py", "bench/models/planted/reverse32.py"),
+    weights=replace(SMALL.weights, negatives=0.5))
