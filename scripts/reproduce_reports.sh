@@ -33,7 +33,7 @@ planted --method eap_ig --seeds 5 --set grid=endpoint
 every --method eap_ig_activations,ifr --seeds 5
 $B run --task tracr_reverse,tracr_xproportion --method cdt --seeds 5
 planted --method cdt --seeds 5
-# 4c. UGS at MIB's 1,900 steps (1-3 minutes a run on one core on the small models, 8-11 on the 32-head ones).
+# 4c. UGS at MIB's 1,900 steps (by the report's medians on one core: 18 s-7 min a run on the small models, 8-13 min on the 32-head ones).
 $B run --task tracr_reverse,tracr_xproportion,induction --method ugs --seeds 3
 planted --method ugs --seeds 5
 planted --method eap --seeds 5 --set ablation=mean
